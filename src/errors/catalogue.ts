@@ -1,0 +1,166 @@
+/**
+ * The one catalogue of gateway error codes. Every NAK, dead-letter record, log line and metric label
+ * that reports a failure names one of these codes; docs/errors.md is generated from this table.
+ *
+ * - stage: where in the flow the failure happens (receive, parse, normalize, validate, publish).
+ * - retryable: whether sending the same bytes again can succeed (true only for transient faults).
+ * - hl7: the HL7 table 0357 message error condition code used in ERR-3 when the error is NAKed.
+ */
+export const stages = ['receive', 'parse', 'normalize', 'validate', 'publish'] as const;
+export type Stage = (typeof stages)[number];
+
+export interface ErrorSpec {
+  readonly stage: Stage;
+  readonly retryable: boolean;
+  readonly hl7: '100' | '101' | '102' | '103' | '200' | '201' | '202' | '203' | '207';
+  readonly message: string;
+}
+
+export const errorCatalogue = {
+  mllp_frame_too_large: {
+    stage: 'receive',
+    retryable: false,
+    hl7: '207',
+    message: 'The MLLP frame exceeds mllp.maxFrameBytes; split the message or raise the limit.',
+  },
+  mllp_bytes_outside_frame: {
+    stage: 'receive',
+    retryable: false,
+    hl7: '207',
+    message: 'Bytes arrived outside an MLLP frame (0x0B ... 0x1C 0x0D) and were discarded.',
+  },
+  mllp_idle_timeout: {
+    stage: 'receive',
+    retryable: true,
+    hl7: '207',
+    message: 'The connection sent nothing for mllp.idleTimeoutSeconds and was closed.',
+  },
+  undecodable_bytes: {
+    stage: 'receive',
+    retryable: false,
+    hl7: '102',
+    message: 'The message bytes cannot be decoded in the declared character set (MSH-18).',
+  },
+  hl7_missing_msh: {
+    stage: 'parse',
+    retryable: false,
+    hl7: '100',
+    message: 'The message does not start with an MSH segment.',
+  },
+  hl7_unparseable: {
+    stage: 'parse',
+    retryable: false,
+    hl7: '102',
+    message: 'The HL7 v2 parser rejected the message.',
+  },
+  hl7_missing_field: {
+    stage: 'parse',
+    retryable: false,
+    hl7: '101',
+    message: 'A field the gateway relies on is empty.',
+  },
+  hl7_invalid_field: {
+    stage: 'parse',
+    retryable: false,
+    hl7: '102',
+    message: 'A field does not hold a value of its HL7 data type.',
+  },
+  hl7_unsupported_message_type: {
+    stage: 'parse',
+    retryable: false,
+    hl7: '200',
+    message: 'Only ORU^R01 (IHE PCD-01) is accepted on this listener.',
+  },
+  hl7_unsupported_version: {
+    stage: 'parse',
+    retryable: false,
+    hl7: '203',
+    message: 'MSH-12 names an HL7 version this adapter does not accept (2.3 to 2.6).',
+  },
+  hl7_unsupported_processing_id: {
+    stage: 'parse',
+    retryable: false,
+    hl7: '202',
+    message: 'MSH-11 names a processing id this gateway does not accept (P, D or T).',
+  },
+  unknown_unit: {
+    stage: 'normalize',
+    retryable: false,
+    hl7: '103',
+    message: 'The unit in OBX-6 cannot be mapped to UCUM; add it to the terminology table or send a UCUM unit.',
+  },
+  invalid_numeric_value: {
+    stage: 'normalize',
+    retryable: false,
+    hl7: '102',
+    message: 'An NM value in OBX-5 is not a decimal number.',
+  },
+  missing_observation_time: {
+    stage: 'normalize',
+    retryable: false,
+    hl7: '101',
+    message: 'An observation has no time: neither OBX-14 nor OBR-7 is set.',
+  },
+  no_device_identity: {
+    stage: 'normalize',
+    retryable: false,
+    hl7: '101',
+    message: 'The sending device cannot be identified: no OBX-18 equipment identifier and no MSH-3/MSH-4.',
+  },
+  adapter_failure: {
+    stage: 'normalize',
+    retryable: false,
+    hl7: '207',
+    message: 'The adapter failed unexpectedly on this message; the raw bytes are on the dead-letter topic.',
+  },
+  fhir_invalid_resource: {
+    stage: 'validate',
+    retryable: false,
+    hl7: '207',
+    message: 'A resource produced from the message failed FHIR validation.',
+  },
+  publish_timeout: {
+    stage: 'publish',
+    retryable: true,
+    hl7: '207',
+    message: 'Kafka did not acknowledge the records in time; resend the message.',
+  },
+  publish_failed: {
+    stage: 'publish',
+    retryable: true,
+    hl7: '207',
+    message: 'Kafka refused or lost the records; resend the message.',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+/** Where in an HL7 message an error was found, for ERR-2 (ERL data type). */
+export interface Hl7ErrorLocation {
+  readonly segment: string;
+  readonly sequence?: number;
+  readonly field?: number;
+  readonly component?: number;
+}
+
+/** The error every stage throws for a known failure: a catalogue code plus what a person needs to act. */
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly stage: Stage;
+  readonly retryable: boolean;
+  readonly location: Hl7ErrorLocation | undefined;
+
+  constructor(code: ErrorCode, detail?: string, options?: { location?: Hl7ErrorLocation; cause?: unknown }) {
+    const spec = errorCatalogue[code];
+    super(detail ? `${spec.message} ${detail}` : spec.message, { cause: options?.cause });
+    this.name = 'GatewayError';
+    this.code = code;
+    this.stage = spec.stage;
+    this.retryable = spec.retryable;
+    this.location = options?.location;
+  }
+}
+
+export function isGatewayError(error: unknown): error is GatewayError {
+  return error instanceof GatewayError;
+}
