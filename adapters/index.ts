@@ -1,0 +1,16 @@
+/**
+ * The adapter registry: one import line per adapter. A conventions test fails when a folder under
+ * adapters/ is not listed here.
+ */
+import type { AnyAdapter } from '../src/adapter-kit/define-adapter.ts';
+import hl7v2Pcd from './hl7v2-pcd/index.ts';
+
+export const adapters: readonly AnyAdapter[] = [hl7v2Pcd];
+
+export function findAdapter(name: string): AnyAdapter | undefined {
+  return adapters.find((adapter) => adapter.name === name);
+}
+
+export function adapterNames(): string[] {
+  return adapters.map((adapter) => adapter.name);
+}

@@ -1,0 +1,26 @@
+import { formatProblems, loadConfig } from '../../config/load-config.ts';
+import { stringOption, UsageError, type CommandSpec } from '../args.ts';
+
+export const checkConfigCommand: CommandSpec = {
+  name: 'check-config',
+  summary: 'Validate a config file (with the environment applied) and print the effective config.',
+  usage: 'vitalbridge check-config --config gateway.yaml',
+  help: `Options:
+  --config <file>   YAML or JSON config to validate.
+  -h, --help        Show this help.
+
+Exit status: 0 valid (the effective config is printed as JSON), 2 invalid (every problem listed).`,
+  options: { config: { type: 'string', short: 'c' } },
+  allowPositionals: false,
+  async run(args) {
+    const file = stringOption(args, 'config');
+    if (file === undefined) throw new UsageError('--config <file> is required');
+    const loaded = await loadConfig({ file, env: process.env });
+    if (!loaded.ok) {
+      process.stderr.write(`${formatProblems(loaded.problems)}\n`);
+      return 2;
+    }
+    process.stdout.write(`${JSON.stringify({ ...loaded.config, mllp: { ...loaded.config.mllp, adapterConfig: loaded.adapterConfig } }, null, 2)}\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,85 @@
+/**
+ * Composition: the adapter, the publisher, the MLLP listener and the HTTP API, wired in the
+ * order the flow needs. Start-up opens Kafka first (topics created, producer connected) so that
+ * no message is ever accepted that could not be published. Shutdown runs the other way round.
+ */
+import type { AnyAdapter } from './adapter-kit/define-adapter.ts';
+import { createHttpApi, listenHttp } from './http/http-api.ts';
+import type { Logger } from './observability/log.ts';
+import { createMetrics, type Metrics } from './observability/metrics.ts';
+import { createMessageProcessor } from './pipeline/message-processor.ts';
+import type { Publisher } from './publishing/publisher.ts';
+import { createMllpServer } from './transports/mllp/server.ts';
+import type { GatewayConfig } from '../schemas/config.ts';
+
+export interface GatewayHandle {
+  readonly mllp: { readonly host: string; readonly port: number };
+  readonly http: { readonly host: string; readonly port: number };
+  readonly metrics: Metrics;
+  stop(options?: { graceMs?: number }): Promise<void>;
+}
+
+export async function startGateway(options: {
+  config: GatewayConfig;
+  adapter: AnyAdapter;
+  adapterConfig: unknown;
+  publisher: Publisher;
+  log: Logger;
+  metrics?: Metrics;
+}): Promise<GatewayHandle> {
+  const { config, adapter, publisher, log } = options;
+  const metrics = options.metrics ?? createMetrics();
+  const topics = config.kafka.topics;
+
+  await publisher.start([topics.observation, topics.device, topics.deadLetter, topics.events]);
+
+  const processor = createMessageProcessor({
+    adapter,
+    adapterConfig: options.adapterConfig,
+    publisher,
+    topics,
+    publishTimeoutMs: config.kafka.publishTimeoutMs,
+    ackSender: { application: config.mllp.application, facility: config.mllp.facility },
+    log,
+    metrics,
+  });
+
+  const mllp = createMllpServer({
+    host: config.mllp.host,
+    port: config.mllp.port,
+    maxFrameBytes: config.mllp.maxFrameBytes,
+    idleTimeoutMs: config.mllp.idleTimeoutSeconds * 1000,
+    maxConnections: config.mllp.maxConnections,
+    handler: processor,
+    log: (event) => log[event.level](event.event, event.fields),
+  });
+  const mllpAddress = await mllp.listen();
+  log.info('mllp_listening', { host: mllpAddress.host, port: mllpAddress.port, adapter: adapter.name });
+
+  const api = createHttpApi({
+    metrics,
+    readiness: { mllpListening: () => mllp.listening, kafkaConnected: () => publisher.isConnected() },
+  });
+  const http = await listenHttp(api, config.http.host, config.http.port);
+  log.info('http_listening', { host: http.address.address, port: http.address.port });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    mllp: mllpAddress,
+    http: { host: http.address.address, port: http.address.port },
+    metrics,
+    stop(stopOptions) {
+      stopping ??= (async () => {
+        log.info('gateway_stopping', {});
+        await mllp.close({ graceMs: stopOptions?.graceMs ?? 10_000 });
+        await new Promise<void>((resolve) => {
+          http.server.close(() => resolve());
+          http.server.closeAllConnections();
+        });
+        await publisher.stop();
+        log.info('gateway_stopped', {});
+      })();
+      return stopping;
+    },
+  };
+}

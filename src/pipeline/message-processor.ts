@@ -1,0 +1,199 @@
+/**
+ * One HL7 message through the flow: parse -> normalize -> validate -> publish -> acknowledge.
+ * The acknowledgement is decided here and only here:
+ * - accepted (AA/CA): every record of the message is acknowledged by Kafka;
+ * - error (AE/CE): the message cannot become valid FHIR; its raw bytes and the reason are on the
+ *   dead-letter topic first, so nothing is lost;
+ * - rejected (AR/CR): an unsupported message type/version/processing id (dead-lettered too), or
+ *   Kafka could not take the records in time: the sender should resend (HL7 v2.5.1 §2.9.2: AR is
+ *   "rejected for reasons unrelated to content, e.g. the receiving system is down").
+ */
+import { randomUUID } from 'node:crypto';
+import type { AnyAdapter, Normalized } from '../adapter-kit/define-adapter.ts';
+import { errorCatalogue, GatewayError, type ErrorCode } from '../errors/catalogue.ts';
+import { readMessageHeader, type MessageHeader } from '../hl7/header.ts';
+import {
+  ackMode,
+  acknowledgementCode,
+  buildAck,
+  isAcknowledgement,
+  shouldSendAcknowledgement,
+} from '../hl7/ack.ts';
+import type { Logger } from '../observability/log.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { OutboundRecord, Publisher } from '../publishing/publisher.ts';
+import { validateResource } from '../validation/validate-resource.ts';
+import { buildDeadLetterRecord } from './dead-letter.ts';
+import { buildResourceRecords } from './records.ts';
+import type { GatewayConfig } from '../../schemas/config.ts';
+
+export interface MessageProcessorDeps {
+  readonly adapter: AnyAdapter;
+  readonly adapterConfig: unknown;
+  readonly publisher: Publisher;
+  readonly topics: GatewayConfig['kafka']['topics'];
+  readonly publishTimeoutMs: number;
+  readonly ackSender: { readonly application: string; readonly facility: string };
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly clock?: () => Date;
+}
+
+export interface ConnectionRef {
+  readonly id: string;
+}
+
+type Outcome = 'accepted' | 'error' | 'rejected';
+
+/** Unsupported message type, version or processing id: HL7 says reject (AR), not error (AE). */
+const rejectingCodes: ReadonlySet<ErrorCode> = new Set([
+  'hl7_unsupported_message_type',
+  'hl7_unsupported_version',
+  'hl7_unsupported_processing_id',
+]);
+
+export function createMessageProcessor(deps: MessageProcessorDeps) {
+  const clock = deps.clock ?? (() => new Date());
+  const { adapter, log, metrics } = deps;
+
+  function respond(header: MessageHeader | undefined, outcome: Outcome, error?: GatewayError): string | undefined {
+    if (header !== undefined && !shouldSendAcknowledgement(header, outcome)) return undefined;
+    const code = acknowledgementCode(header === undefined ? 'original' : ackMode(header), outcome);
+    metrics.acks.inc({ code });
+    return buildAck({
+      header,
+      code,
+      controlId: newControlId(),
+      timestamp: clock(),
+      receivingApp: deps.ackSender,
+      errors:
+        error === undefined
+          ? undefined
+          : [
+              {
+                code: error.code,
+                hl7ErrorCode: errorCatalogue[error.code].hl7,
+                severity: 'E',
+                location: error.location,
+                text: error.message,
+              },
+            ],
+    });
+  }
+
+  async function deadLetter(
+    raw: Buffer,
+    header: MessageHeader | undefined,
+    error: GatewayError,
+    context: { connection: ConnectionRef; traceId: string; receivedAt: Date },
+  ): Promise<{ outcome: Outcome; reason: GatewayError }> {
+    metrics.errors.inc({ stage: error.stage, code: error.code });
+    log.warn('message_dead_lettered', {
+      code: error.code,
+      stage: error.stage,
+      connection: context.connection.id,
+      messageId: header?.controlId,
+      traceId: context.traceId,
+      bytes: raw.length,
+    });
+    const record = buildDeadLetterRecord({
+      topic: deps.topics.deadLetter,
+      raw,
+      header,
+      error,
+      adapter: adapter.name,
+      traceId: context.traceId,
+      receivedAt: context.receivedAt,
+    });
+    try {
+      await deps.publisher.publish([record], { timeoutMs: deps.publishTimeoutMs });
+    } catch (publishError) {
+      // Not even the dead letter is held: the sender must resend.
+      return { outcome: 'rejected', reason: reportPublishFailure(publishError, context) };
+    }
+    metrics.deadLetters.inc({ stage: error.stage, code: error.code });
+    return { outcome: rejectingCodes.has(error.code) ? 'rejected' : 'error', reason: error };
+  }
+
+  function reportPublishFailure(error: unknown, context: { connection: ConnectionRef; traceId: string }): GatewayError {
+    const failure = error instanceof GatewayError ? error : new GatewayError('publish_failed', undefined, { cause: error });
+    metrics.errors.inc({ stage: failure.stage, code: failure.code });
+    log.error('publish_failed', {
+      code: failure.code,
+      connection: context.connection.id,
+      traceId: context.traceId,
+      detail: failure.message,
+    });
+    return failure;
+  }
+
+  async function onMessage(raw: Buffer, connection: ConnectionRef): Promise<string | undefined> {
+    const receivedAt = clock();
+    const traceId = randomUUID();
+    const header = readMessageHeader(raw);
+    if (header !== undefined && isAcknowledgement(header)) {
+      // Acknowledging an ACK starts an endless ACK storm between two gateways.
+      log.debug('ack_received_ignored', { connection: connection.id, messageId: header.controlId });
+      return undefined;
+    }
+    metrics.messagesReceived.inc({ adapter: adapter.name });
+    metrics.inFlightMessages.inc();
+    const stopTimer = metrics.ackLatency.startTimer();
+    try {
+      let normalized: Normalized;
+      try {
+        normalized = adapter.normalize(adapter.parse(raw), { config: deps.adapterConfig, receivedAt });
+        for (const item of normalized.resources) validateResource(item.resource);
+      } catch (error) {
+        const failure =
+          error instanceof GatewayError
+            ? error
+            : new GatewayError('adapter_failure', error instanceof Error ? error.message : undefined, { cause: error });
+        const { outcome, reason } = await deadLetter(raw, header, failure, { connection, traceId, receivedAt });
+        return respond(header, outcome, reason);
+      }
+
+      for (const code of normalized.unmappedCodes) metrics.unmappedCodes.inc({ code });
+      const records: OutboundRecord[] = buildResourceRecords(normalized, {
+        topics: deps.topics,
+        adapter: adapter.name,
+        traceId,
+      });
+      try {
+        await deps.publisher.publish(records, { timeoutMs: deps.publishTimeoutMs });
+      } catch (error) {
+        const failure = reportPublishFailure(error, { connection, traceId });
+        return respond(header, 'rejected', failure);
+      }
+      for (const record of records) {
+        metrics.resourcesPublished.inc({ resource_type: record.topic === deps.topics.device ? 'Device' : 'Observation' });
+      }
+      log.debug('message_published', {
+        connection: connection.id,
+        messageId: normalized.sourceMessageId,
+        traceId,
+        records: records.length,
+      });
+      return respond(header, 'accepted');
+    } finally {
+      stopTimer();
+      metrics.inFlightMessages.dec();
+    }
+  }
+
+  async function onOversize(prefix: Buffer, connection: ConnectionRef): Promise<string | undefined> {
+    const header = readMessageHeader(prefix);
+    const error = new GatewayError('mllp_frame_too_large');
+    metrics.errors.inc({ stage: error.stage, code: error.code });
+    log.warn('frame_too_large', { code: error.code, connection: connection.id, messageId: header?.controlId });
+    // The frame was never held whole, so there is nothing to dead-letter; the NAK tells the sender.
+    return respond(header, 'error', error);
+  }
+
+  return { onMessage, onOversize };
+}
+
+/** MSH-10 of our ACKs: unique, and within the 20 characters HL7 2.5 allows. */
+function newControlId(): string {
+  return randomUUID().replaceAll('-', '').slice(0, 20);
+}

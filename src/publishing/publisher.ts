@@ -1,0 +1,39 @@
+/**
+ * The gateway's own publishing interface. The pipeline depends on this, never on a Kafka client,
+ * so a maintained client can replace kafkajs without touching the pipeline (reference/libraries.md).
+ */
+export interface OutboundRecord {
+  readonly topic: string;
+  /** The device identity: keeps one device's records ordered in one partition. */
+  readonly key: string;
+  readonly value: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface Publisher {
+  /** Connects, and creates the given topics if they are missing. */
+  start(topics: readonly string[]): Promise<void>;
+  /**
+   * Resolves only when the broker has acknowledged every record (acks=all); rejects with a
+   * GatewayError (publish_timeout or publish_failed) otherwise. Records may still have reached the
+   * broker after a timeout: ids are deterministic, so a resend is a duplicate consumers can drop.
+   */
+  publish(records: readonly OutboundRecord[], options: { timeoutMs: number }): Promise<void>;
+  /** True while the producer holds a broker connection. */
+  isConnected(): boolean;
+  /** Records handed to publish and not yet acknowledged or failed. */
+  inFlightRecords(): number;
+  stop(): Promise<void>;
+}
+
+/** Header names of the Kafka message contract (docs/kafka-contract.md, asyncapi.yaml). */
+export const recordHeaders = {
+  contentType: 'content-type',
+  sourceAdapter: 'source-adapter',
+  sourceMessageId: 'source-message-id',
+  traceId: 'trace-id',
+  errorCode: 'error-code',
+} as const;
+
+export const fhirContentType = 'application/fhir+json; fhirVersion=4.0';
+export const deadLetterContentType = 'application/vnd.vitalbridge.deadletter+json';
