@@ -1,0 +1,16 @@
+# The gateway image. Runs the TypeScript sources through tsx (a runtime dependency): no build step.
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY bin ./bin
+COPY schemas ./schemas
+COPY adapters ./adapters
+COPY src ./src
+USER node
+EXPOSE 2575 8080
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.HTTP_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+ENTRYPOINT ["node", "bin/vitalbridge.js"]
+CMD ["start"]
