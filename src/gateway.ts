@@ -51,7 +51,12 @@ export async function startGateway(options: {
     idleTimeoutMs: config.mllp.idleTimeoutSeconds * 1000,
     maxConnections: config.mllp.maxConnections,
     handler: processor,
-    log: (event) => log[event.level](event.event, event.fields),
+    log: ({ level, event, ...fields }) => {
+      if (event === 'connection_opened' || event === 'connection_closed') {
+        metrics.openConnections.set({ transport: 'mllp' }, mllp.connectionCount());
+      }
+      log[level](event, fields);
+    },
   });
   const mllpAddress = await mllp.listen();
   log.info('mllp_listening', { host: mllpAddress.host, port: mllpAddress.port, adapter: adapter.name });

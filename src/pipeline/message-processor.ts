@@ -10,10 +10,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AnyAdapter, Normalized } from '../adapter-kit/define-adapter.ts';
-import { errorCatalogue, GatewayError, type ErrorCode } from '../errors/catalogue.ts';
+import { GatewayError, type ErrorCode } from '../errors/catalogue.ts';
 import { readMessageHeader, type MessageHeader } from '../hl7/header.ts';
 import {
   ackMode,
+  ackErrorOf,
   acknowledgementCode,
   buildAck,
   isAcknowledgement,
@@ -66,18 +67,7 @@ export function createMessageProcessor(deps: MessageProcessorDeps) {
       controlId: newControlId(),
       timestamp: clock(),
       receivingApp: deps.ackSender,
-      errors:
-        error === undefined
-          ? undefined
-          : [
-              {
-                code: error.code,
-                hl7ErrorCode: errorCatalogue[error.code].hl7,
-                severity: 'E',
-                location: error.location,
-                text: error.message,
-              },
-            ],
+      errors: error === undefined ? undefined : [ackErrorOf(error)],
     });
   }
 
