@@ -1,0 +1,94 @@
+/**
+ * The command line as a user runs it: real processes, `vitalbridge start` against the test broker,
+ * `vitalbridge send` with the example file, `vitalbridge tail` reading the records back.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { kafkaBrokers } from './support/kafka.ts';
+
+const bin = new URL('../bin/vitalbridge.js', import.meta.url).pathname;
+const started: ChildProcess[] = [];
+
+afterAll(() => {
+  for (const child of started) child.kill('SIGTERM');
+});
+
+function run(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+describe('vitalbridge CLI', () => {
+  it.each(['start', 'send', 'tail', 'check-config', 'kafka-local'])('%s --help prints usage and exits 0', async (command) => {
+    const result = await run([command, '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`Usage: vitalbridge ${command}`);
+  });
+
+  it('lists the commands with --help and rejects an unknown one', async () => {
+    expect((await run(['--help'])).stdout).toMatch(/start[\s\S]*send[\s\S]*tail/);
+    const unknown = await run(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "frobnicate"');
+  });
+
+  it('refuses an invalid configuration before opening anything, listing every problem with its path', async () => {
+    const result = await run(['start'], { MLLP_PORT: 'abc', HTTP_PORT: '99999', KAFKA_BROKERS: 'nohostport' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('3 problems');
+    expect(result.stderr).toContain('MLLP_PORT');
+    expect(result.stderr).toContain('http.port');
+    expect(result.stderr).toContain('kafka.brokers.0');
+  });
+
+  it('start + send + tail: the example monitor message comes back from Kafka as FHIR', async () => {
+    const brokers = kafkaBrokers().join(',');
+    const [mllpPort, httpPort] = [await freePort(), await freePort()];
+    const gateway = spawn(process.execPath, [bin, 'start'], {
+      env: { ...process.env, KAFKA_BROKERS: brokers, MLLP_PORT: String(mllpPort), HTTP_PORT: String(httpPort), MLLP_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1' },
+    });
+    started.push(gateway);
+    let gatewayLog = '';
+    gateway.stdout?.on('data', (chunk) => (gatewayLog += chunk));
+    for (let i = 0; i < 120; i += 1) {
+      const ready = await fetch(`http://127.0.0.1:${httpPort}/readyz`).then((r) => r.status, () => 0);
+      if (ready === 200) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+
+    const sent = await run(['send', 'examples/philips-monitor.hl7', '--to', `127.0.0.1:${mllpPort}`]);
+    expect(sent.stdout).toMatch(/EXAMPLE-0001: CA \(ACK /);
+    expect(sent.code).toBe(0);
+
+    const tailed = await run(['tail', '--topic', 'fhir.observation', '--brokers', brokers, '--idle-exit', '5']);
+    expect(tailed.code).toBe(0);
+    expect(tailed.stdout).toContain('source-message-id=EXAMPLE-0001');
+    expect(tailed.stdout).toContain('"resourceType": "Observation"');
+    expect(tailed.stdout).toContain('"value": 37.1');
+
+    gateway.kill('SIGTERM');
+    const exitCode = await new Promise((resolve) => gateway.on('close', resolve));
+    expect(exitCode).toBe(0);
+    expect(gatewayLog).toContain('"event":"gateway_stopped"');
+  }, 120_000);
+});
