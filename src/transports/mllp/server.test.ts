@@ -1,0 +1,367 @@
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { GatewayError } from '../../errors/catalogue.ts';
+import { readMessageHeader } from '../../hl7/header.ts';
+import { MllpClient } from './client.ts';
+import { MllpFramer, encodeMllpFrame } from './framer.ts';
+import { createMllpServer, type MllpHandler, type MllpLogEvent, type MllpServer, type MllpServerOptions } from './server.ts';
+
+const echoHandler: MllpHandler = {
+  onMessage: async (payload) => `ACK:${payload.toString()}`,
+  onOversize: async (prefix) => `NAK:${readMessageHeader(prefix)?.controlId ?? '?'}`,
+};
+
+const servers: MllpServer[] = [];
+const sockets: net.Socket[] = [];
+const clients: MllpClient[] = [];
+
+afterEach(async () => {
+  for (const socket of sockets.splice(0)) socket.destroy();
+  await Promise.all(clients.splice(0).map((client) => client.close()));
+  await Promise.all(servers.splice(0).map((server) => server.close({ graceMs: 100 })));
+});
+
+async function startServer(overrides: Partial<MllpServerOptions> = {}) {
+  const logs: MllpLogEvent[] = [];
+  const server = createMllpServer({
+    host: '127.0.0.1',
+    port: 0,
+    maxFrameBytes: 64 * 1024,
+    idleTimeoutMs: 10_000,
+    maxConnections: 100,
+    handler: echoHandler,
+    log: (event) => logs.push(event),
+    ...overrides,
+  });
+  servers.push(server);
+  const { port } = await server.listen();
+  return { server, port, logs };
+}
+
+async function connectRaw(port: number): Promise<net.Socket> {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  sockets.push(socket);
+  socket.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  return socket;
+}
+
+async function connectClient(port: number): Promise<MllpClient> {
+  const client = new MllpClient();
+  clients.push(client);
+  await client.connect('127.0.0.1', port, { timeoutMs: 2_000 });
+  return client;
+}
+
+/** Collects reply payloads from a raw socket until count arrived. */
+function readReplies(socket: net.Socket, count: number, timeoutMs = 5_000): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const framer = new MllpFramer({ maxFrameBytes: 1024 * 1024 });
+    const replies: string[] = [];
+    const timer = setTimeout(() => {
+      socket.off('data', onData);
+      reject(new Error(`only ${replies.length} of ${count} replies within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onData = (chunk: Buffer): void => {
+      for (const event of framer.push(chunk)) if (event.kind === 'frame') replies.push(event.payload.toString());
+      if (replies.length >= count) {
+        clearTimeout(timer);
+        socket.off('data', onData);
+        resolve(replies);
+      }
+    };
+    socket.on('data', onData);
+  });
+}
+
+function closedBy(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve())));
+}
+
+async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
+
+const eventsNamed = (logs: readonly MllpLogEvent[], name: MllpLogEvent['event']) =>
+  logs.filter((event) => event.event === name);
+
+describe('MLLP server over TCP', () => {
+  it('answers one connection strictly in order, one message at a time, whatever each takes', async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const { port } = await startServer({
+      handler: {
+        ...echoHandler,
+        onMessage: async (payload) => {
+          inFlight += 1;
+          maxInFlight = Math.max(maxInFlight, inFlight);
+          await sleep(Math.random() * 8);
+          inFlight -= 1;
+          return `ACK:${payload.toString()}`;
+        },
+      },
+    });
+    const socket = await connectRaw(port);
+    const messages = Array.from({ length: 40 }, (_, index) => `MSG-${index}`);
+    const replies = readReplies(socket, messages.length);
+    socket.write(Buffer.concat(messages.map((message) => encodeMllpFrame(message))));
+    expect(await replies).toEqual(messages.map((message) => `ACK:${message}`));
+    expect(maxInFlight).toBe(1);
+  });
+
+  it('serves 50 connections concurrently', async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const { port, server } = await startServer({
+      handler: {
+        ...echoHandler,
+        onMessage: async (payload) => {
+          inFlight += 1;
+          maxInFlight = Math.max(maxInFlight, inFlight);
+          await sleep(20);
+          inFlight -= 1;
+          return `ACK:${payload.toString()}`;
+        },
+      },
+    });
+    const connected = await Promise.all(Array.from({ length: 50 }, () => connectClient(port)));
+    await waitFor(() => server.connectionCount() === 50);
+    const results = await Promise.all(
+      connected.map(async (client, clientIndex) => {
+        const replies: string[] = [];
+        for (let message = 0; message < 3; message += 1) {
+          replies.push((await client.send(`C${clientIndex}-M${message}`, { timeoutMs: 5_000 })).toString());
+        }
+        return replies;
+      }),
+    );
+    results.forEach((replies, clientIndex) => {
+      expect(replies).toEqual([0, 1, 2].map((message) => `ACK:C${clientIndex}-M${message}`));
+    });
+    expect(maxInFlight).toBeGreaterThan(1);
+  });
+
+  it('logs bytes outside frames once per burst and still answers the frame that follows', async () => {
+    const { port, logs } = await startServer();
+    const socket = await connectRaw(port);
+    const replies = readReplies(socket, 2);
+    socket.write('GET / HTTP/1.1\r\n');
+    await sleep(20);
+    socket.write(Buffer.concat([Buffer.from('more junk'), encodeMllpFrame('first')]));
+    await sleep(20);
+    socket.write(Buffer.concat([Buffer.from('\n'), encodeMllpFrame('second')]));
+    expect(await replies).toEqual(['ACK:first', 'ACK:second']);
+    const garbageLines = eventsNamed(logs, 'bytes_outside_frame');
+    expect(garbageLines).toHaveLength(2); // one per burst: the burst before "first", the one before "second"
+    expect(garbageLines.every((event) => event.code === 'mllp_bytes_outside_frame')).toBe(true);
+    socket.end();
+    await waitFor(() => eventsNamed(logs, 'connection_closed').length === 1);
+    expect(eventsNamed(logs, 'connection_closed')[0]?.garbageBytes).toBe(16 + 9 + 1);
+  });
+
+  it('answers an oversize frame through onOversize and keeps the connection working', async () => {
+    const { port, logs } = await startServer({ maxFrameBytes: 1_000 });
+    const socket = await connectRaw(port);
+    const replies = readReplies(socket, 2);
+    const big = `MSH|^~\\&|PUMP|ICU|||20240101||ORU^R01|BIG-1|P|2.6\r${'OBX|1|NM|x||1\r'.repeat(500)}`;
+    socket.write(Buffer.concat([encodeMllpFrame(big), encodeMllpFrame('after')]));
+    expect(await replies).toEqual(['NAK:BIG-1', 'ACK:after']);
+    const tooLarge = eventsNamed(logs, 'frame_too_large');
+    expect(tooLarge).toHaveLength(1);
+    expect(tooLarge[0]).toMatchObject({ code: 'mllp_frame_too_large', bytes: Buffer.byteLength(big), limit: 1_000 });
+  });
+
+  it('counts connections so that a log sink reading connectionCount() on open and close sees the new count', async () => {
+    const counts: Array<[string, number]> = [];
+    let server: MllpServer | undefined;
+    const started = await startServer({
+      log: (event) => {
+        if (event.event === 'connection_opened' || event.event === 'connection_closed') {
+          counts.push([event.event, server?.connectionCount() ?? -1]);
+        }
+      },
+    });
+    server = started.server;
+    const socket = await connectRaw(started.port);
+    await waitFor(() => counts.length === 1);
+    socket.destroy();
+    await waitFor(() => counts.length === 2);
+    expect(counts).toEqual([
+      ['connection_opened', 1],
+      ['connection_closed', 0],
+    ]);
+  });
+
+  it('closes a connection that stays idle, and logs why', async () => {
+    const { port, logs, server } = await startServer({ idleTimeoutMs: 150 });
+    const socket = await connectRaw(port);
+    await closedBy(socket);
+    expect(eventsNamed(logs, 'idle_timeout')).toEqual([expect.objectContaining({ code: 'mllp_idle_timeout', limit: 150 })]);
+    await waitFor(() => server.connectionCount() === 0);
+  });
+
+  it('does not count a slow handler as idleness', async () => {
+    const { port, logs } = await startServer({
+      idleTimeoutMs: 100,
+      handler: {
+        ...echoHandler,
+        onMessage: async () => {
+          await sleep(350);
+          return 'late but welcome';
+        },
+      },
+    });
+    const socket = await connectRaw(port);
+    const replies = readReplies(socket, 1);
+    socket.write(encodeMllpFrame('slow'));
+    expect(await replies).toEqual(['late but welcome']);
+    expect(eventsNamed(logs, 'idle_timeout')).toHaveLength(0);
+    await closedBy(socket); // and once answered, silence closes it
+  });
+
+  it('refuses connections over maxConnections at once, with a log line', async () => {
+    const { port, logs, server } = await startServer({ maxConnections: 2 });
+    const first = await connectClient(port);
+    const second = await connectClient(port);
+    await waitFor(() => server.connectionCount() === 2);
+    const refused = await connectRaw(port);
+    await closedBy(refused);
+    expect(eventsNamed(logs, 'connection_refused')).toEqual([expect.objectContaining({ limit: 2 })]);
+    expect(server.connectionCount()).toBe(2);
+    expect((await first.send('still', { timeoutMs: 2_000 })).toString()).toBe('ACK:still');
+    await second.close();
+    await waitFor(() => server.connectionCount() === 1);
+    const third = await connectClient(port);
+    expect((await third.send('room again', { timeoutMs: 2_000 })).toString()).toBe('ACK:room again');
+  });
+
+  it('survives a handler that throws or rejects: no reply, a log line with the code, service goes on', async () => {
+    const { port, logs } = await startServer({
+      handler: {
+        ...echoHandler,
+        onMessage: (payload) => {
+          const text = payload.toString();
+          if (text === 'throw') throw new TypeError('DOE^JOHN broke it');
+          if (text === 'reject') return Promise.reject(new GatewayError('publish_failed', 'DOE^JOHN'));
+          return Promise.resolve(`ACK:${text}`);
+        },
+      },
+    });
+    const socket = await connectRaw(port);
+    const replies = readReplies(socket, 2);
+    socket.write(Buffer.concat(['throw', 'ok-1', 'reject', 'ok-2'].map((message) => encodeMllpFrame(message))));
+    expect(await replies).toEqual(['ACK:ok-1', 'ACK:ok-2']);
+    const failures = eventsNamed(logs, 'handler_failed');
+    expect(failures.map((event) => event.errorName ?? event.code)).toEqual(['TypeError', 'publish_failed']);
+    expect(JSON.stringify(logs)).not.toContain('DOE');
+  });
+
+  it('shrugs off a client that disconnects in the middle of a frame', async () => {
+    const { port, logs } = await startServer();
+    const quitter = await connectRaw(port);
+    quitter.write(Buffer.concat([encodeMllpFrame('whole'), Buffer.from([0x0b]), Buffer.from('MSH|^~\\&|half')]));
+    await sleep(50);
+    quitter.destroy();
+    await waitFor(() => eventsNamed(logs, 'connection_closed').length === 1);
+    expect(eventsNamed(logs, 'connection_closed')[0]).toMatchObject({ frames: 1, unfinishedFrameBytes: 13 });
+    const client = await connectClient(port);
+    expect((await client.send('next', { timeoutMs: 2_000 })).toString()).toBe('ACK:next');
+  });
+
+  it('stops reading a fast sender while frames queue up, and still answers every one in order', async () => {
+    const { port, logs } = await startServer({
+      maxQueuedFrames: 4,
+      handler: {
+        ...echoHandler,
+        onMessage: async (payload) => {
+          await sleep(1);
+          return `ACK:${payload.toString()}`;
+        },
+      },
+    });
+    const socket = await connectRaw(port);
+    const messages = Array.from({ length: 200 }, (_, index) => `M${index}`);
+    const replies = readReplies(socket, messages.length, 15_000);
+    for (const message of messages) socket.write(encodeMllpFrame(message));
+    expect(await replies).toEqual(messages.map((message) => `ACK:${message}`));
+    expect(eventsNamed(logs, 'reading_paused').length).toBeGreaterThan(0);
+    expect(eventsNamed(logs, 'reading_resumed').length).toBeGreaterThan(0);
+  });
+
+  it('replies to a sender that half-closes right after its last message', async () => {
+    const { port } = await startServer({
+      handler: {
+        ...echoHandler,
+        onMessage: async (payload) => {
+          await sleep(50);
+          return `ACK:${payload.toString()}`;
+        },
+      },
+    });
+    const socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+    sockets.push(socket);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const replies = readReplies(socket, 2);
+    socket.end(Buffer.concat([encodeMllpFrame('a'), encodeMllpFrame('b')]));
+    expect(await replies).toEqual(['ACK:a', 'ACK:b']);
+    await closedBy(socket);
+  });
+
+  it('on close, lets the message in hand be answered, then closes connections and refuses new ones', async () => {
+    let handlerStarted: () => void = () => {};
+    const started = new Promise<void>((resolve) => (handlerStarted = resolve));
+    const { port, server } = await startServer({
+      handler: {
+        ...echoHandler,
+        onMessage: async (payload) => {
+          handlerStarted();
+          await sleep(150);
+          return `ACK:${payload.toString()}`;
+        },
+      },
+    });
+    const client = await connectClient(port);
+    const reply = client.send('in flight', { timeoutMs: 2_000 });
+    await started;
+    const closing = server.close({ graceMs: 2_000 });
+    expect((await reply).toString()).toBe('ACK:in flight');
+    await closing;
+    expect(server.listening).toBe(false);
+    expect(server.connectionCount()).toBe(0);
+    await expect(connectClient(port)).rejects.toThrow(/cannot connect/);
+  });
+
+  it('destroys connections still busy when the close grace period ends', async () => {
+    const { port, server } = await startServer({
+      handler: { ...echoHandler, onMessage: () => new Promise(() => {}) },
+    });
+    const socket = await connectRaw(port);
+    socket.write(encodeMllpFrame('never answered'));
+    await sleep(20);
+    const startedAt = Date.now();
+    await server.close({ graceMs: 100 });
+    expect(Date.now() - startedAt).toBeLessThan(2_000);
+    await closedBy(socket);
+  });
+
+  it('never logs message contents', async () => {
+    const { port, logs } = await startServer({ maxFrameBytes: 200 });
+    const secret = 'PID|||SECRET-MRN-778899||DOE^JANE';
+    const socket = await connectRaw(port);
+    const replies = readReplies(socket, 2);
+    socket.write(`junk ${secret}`);
+    socket.write(Buffer.concat([encodeMllpFrame(secret), encodeMllpFrame(secret.repeat(20))]));
+    await replies;
+    socket.destroy();
+    await waitFor(() => eventsNamed(logs, 'connection_closed').length === 1);
+    expect(JSON.stringify(logs)).not.toMatch(/SECRET|DOE/);
+  });
+});

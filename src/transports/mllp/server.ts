@@ -1,0 +1,411 @@
+/**
+ * The MLLP listener: accepts TCP connections, frames their bytes, hands each message to the handler and
+ * writes back the reply the handler returns (the ACK or NAK). It knows nothing of HL7: what a reply says,
+ * and whether there is one, is the handler's business.
+ *
+ * Per connection, messages are answered strictly in order, one at a time; when more than maxQueuedFrames
+ * wait, the socket stops reading, so a fast sender is slowed by TCP instead of growing our memory.
+ * Nothing a peer sends or does (garbage, huge frames, resets, silence) and nothing a handler throws can
+ * end the process: each is logged with a code and the listener keeps serving.
+ *
+ * Log events never carry message contents (they hold patient identifiers): only ids, sizes and codes.
+ */
+import net, { type AddressInfo } from 'node:net';
+import { isGatewayError, type ErrorCode } from '../../errors/catalogue.ts';
+import { MllpFramer, encodeMllpFrame } from './framer.ts';
+
+export interface MllpConnectionInfo {
+  readonly id: string;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+}
+
+/** Returns the reply to write back (framed here), or undefined to write nothing. */
+export interface MllpHandler {
+  onMessage(payload: Buffer, connection: MllpConnectionInfo): Promise<Buffer | string | undefined>;
+  /** For a frame over maxFrameBytes: prefix holds its first bytes, enough to address a NAK. */
+  onOversize(prefix: Buffer, connection: MllpConnectionInfo): Promise<Buffer | string | undefined>;
+}
+
+export const mllpLogEventNames = [
+  'listening',
+  'server_error',
+  'connection_opened',
+  'connection_refused',
+  'connection_closed',
+  'bytes_outside_frame',
+  'frame_too_large',
+  'idle_timeout',
+  'handler_failed',
+  'socket_error',
+  'reading_paused',
+  'reading_resumed',
+  'shutting_down',
+] as const;
+export type MllpLogEventName = (typeof mllpLogEventNames)[number];
+
+export interface MllpLogEvent {
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  readonly event: MllpLogEventName;
+  /** The catalogue code, when the event is a catalogued failure (or a handler threw a GatewayError). */
+  readonly code?: ErrorCode;
+  /** For failures outside the catalogue: the errno (ECONNRESET) or the thrown error's name (TypeError). */
+  readonly errorName?: string;
+  readonly connectionId?: string;
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
+  /** Bytes concerned: the garbage that opened a burst, or the size of a dropped frame. */
+  readonly bytes?: number;
+  /** Frames received on the connection (connection_closed) or waiting to be handled (reading_paused). */
+  readonly frames?: number;
+  /** connection_closed: all bytes that were outside frames, and the part of a frame the peer left unfinished. */
+  readonly garbageBytes?: number;
+  readonly unfinishedFrameBytes?: number;
+  /** shutting_down: connections still open. */
+  readonly connections?: number;
+  readonly host?: string;
+  readonly port?: number;
+  readonly limit?: number;
+}
+
+export interface MllpServerOptions {
+  readonly host: string;
+  /** 0 picks a free port; listen() reports which. */
+  readonly port: number;
+  readonly maxFrameBytes: number;
+  /** A connection that sends nothing for this long while no message of it is being handled is closed; 0 never. */
+  readonly idleTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly handler: MllpHandler;
+  readonly log: (event: MllpLogEvent) => void;
+  /** Frames a connection may have waiting before its socket stops reading. */
+  readonly maxQueuedFrames?: number;
+}
+
+export interface MllpServer {
+  listen(): Promise<{ host: string; port: number }>;
+  /**
+   * Stops accepting, stops reading, lets each connection finish the message it is handling and write
+   * its reply, then closes the sockets; whatever is still open after graceMs is destroyed. Frames
+   * received but not yet handled get no reply: their senders resend them.
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
+  connectionCount(): number;
+  readonly listening: boolean;
+}
+
+export const DEFAULT_MAX_QUEUED_FRAMES = 64;
+export const DEFAULT_CLOSE_GRACE_MS = 5_000;
+const END_FLUSH_TIMEOUT_MS = 5_000;
+
+export function createMllpServer(options: MllpServerOptions): MllpServer {
+  assertPositiveInteger('maxFrameBytes', options.maxFrameBytes);
+  assertPositiveInteger('maxConnections', options.maxConnections);
+  if (!Number.isFinite(options.idleTimeoutMs) || options.idleTimeoutMs < 0) {
+    throw new RangeError(`idleTimeoutMs must be 0 or more, got ${options.idleTimeoutMs}`);
+  }
+  const maxQueuedFrames = options.maxQueuedFrames ?? DEFAULT_MAX_QUEUED_FRAMES;
+  assertPositiveInteger('maxQueuedFrames', maxQueuedFrames);
+
+  const log = safeLogger(options.log);
+  const connections = new Set<MllpConnection>();
+  let connectionSequence = 0;
+  let closing: Promise<void> | undefined;
+
+  // Half-open: a sender may end its side right after its last message and still wait for the replies.
+  const server = net.createServer({ allowHalfOpen: true });
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    log({ level: 'error', event: 'server_error', errorName: error.code ?? error.name });
+  });
+  server.on('connection', (socket) => {
+    socket.on('error', () => {}); // a socket refused below may still report a reset; nothing to do
+    const remote = { remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0 };
+    if (closing !== undefined || connections.size >= options.maxConnections) {
+      log({ level: 'warn', event: 'connection_refused', ...remote, limit: options.maxConnections });
+      socket.destroy();
+      return;
+    }
+    connectionSequence += 1;
+    const connection = new MllpConnection(socket, { id: `mllp-${connectionSequence}`, ...remote }, {
+      maxFrameBytes: options.maxFrameBytes,
+      idleTimeoutMs: options.idleTimeoutMs,
+      maxQueuedFrames,
+      handler: options.handler,
+      log,
+      // Membership changes before the open/close log lines, so a sink reading connectionCount() sees the new count.
+      onClosed: () => connections.delete(connection),
+    });
+    connections.add(connection);
+    connection.start();
+  });
+
+  return {
+    listen() {
+      return new Promise((resolve, reject) => {
+        const onError = (error: Error): void => reject(error);
+        server.once('error', onError);
+        server.listen({ host: options.host, port: options.port }, () => {
+          server.off('error', onError);
+          const address = server.address() as AddressInfo;
+          log({ level: 'info', event: 'listening', host: address.address, port: address.port });
+          resolve({ host: address.address, port: address.port });
+        });
+      });
+    },
+
+    close({ graceMs = DEFAULT_CLOSE_GRACE_MS } = {}) {
+      closing ??= (async () => {
+        log({ level: 'info', event: 'shutting_down', connections: connections.size });
+        const serverClosed = server.listening
+          ? new Promise<void>((resolve) => server.close(() => resolve()))
+          : Promise.resolve();
+        const open = [...connections];
+        for (const connection of open) connection.shutDown();
+        const graceTimer = setTimeout(() => {
+          for (const connection of open) connection.destroy();
+        }, graceMs);
+        await Promise.all(open.map((connection) => connection.closed));
+        clearTimeout(graceTimer);
+        await serverClosed;
+      })();
+      return closing;
+    },
+
+    connectionCount: () => connections.size,
+
+    get listening() {
+      return server.listening;
+    },
+  };
+}
+
+type QueuedFrame =
+  | { readonly kind: 'frame'; readonly payload: Buffer }
+  | { readonly kind: 'oversize'; readonly prefix: Buffer };
+
+interface ConnectionSettings {
+  readonly maxFrameBytes: number;
+  readonly idleTimeoutMs: number;
+  readonly maxQueuedFrames: number;
+  readonly handler: MllpHandler;
+  readonly log: (event: MllpLogEvent) => void;
+  readonly onClosed: () => void;
+}
+
+class MllpConnection {
+  /** Resolves once the socket is fully closed. */
+  readonly closed: Promise<void>;
+
+  private readonly framer: MllpFramer;
+  private readonly queue: QueuedFrame[] = [];
+  private idleTimer: NodeJS.Timeout | undefined;
+  private handling = false;
+  private draining = false;
+  private readingPaused = false;
+  private peerEnded = false;
+  private shuttingDown = false;
+  private ending = false;
+  private isClosed = false;
+  /** Garbage is logged once per burst, a burst ending when a frame arrives; totals go in the close line. */
+  private inGarbageBurst = false;
+  private framesReceived = 0;
+  private garbageBytes = 0;
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly info: MllpConnectionInfo,
+    private readonly settings: ConnectionSettings,
+  ) {
+    this.framer = new MllpFramer({ maxFrameBytes: settings.maxFrameBytes });
+    this.closed = new Promise((resolve) => {
+      socket.once('close', () => {
+        this.onClose();
+        resolve();
+      });
+    });
+  }
+
+  /** Starts serving; called in the same tick the socket was accepted, so no data event is missed. */
+  start(): void {
+    // Replies are small and latency matters: without this, Nagle plus delayed ACKs can hold one for 40 ms.
+    this.socket.setNoDelay(true);
+    if (this.settings.idleTimeoutMs > 0) {
+      this.idleTimer = setTimeout(() => this.onIdle(), this.settings.idleTimeoutMs).unref();
+    }
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('end', () => this.onPeerEnd());
+    this.socket.on('error', (error: NodeJS.ErrnoException) => {
+      this.log('warn', 'socket_error', { errorName: error.code ?? error.name });
+    });
+    this.log('info', 'connection_opened', {});
+  }
+
+  /** Stop reading, drop frames not yet started, and close once the message in hand is answered. */
+  shutDown(): void {
+    this.shuttingDown = true;
+    this.queue.length = 0;
+    this.socket.pause();
+    if (!this.draining) this.endGracefully();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.shuttingDown) return;
+    this.idleTimer?.refresh();
+    for (const event of this.framer.push(chunk)) {
+      switch (event.kind) {
+        case 'garbage':
+          this.garbageBytes += event.bytes;
+          if (!this.inGarbageBurst) {
+            this.inGarbageBurst = true;
+            this.log('warn', 'bytes_outside_frame', { code: 'mllp_bytes_outside_frame', bytes: event.bytes });
+          }
+          break;
+        case 'frame':
+          this.inGarbageBurst = false;
+          this.framesReceived += 1;
+          this.queue.push(event);
+          break;
+        case 'oversize':
+          this.inGarbageBurst = false;
+          this.framesReceived += 1;
+          this.log('warn', 'frame_too_large', {
+            code: 'mllp_frame_too_large',
+            bytes: event.droppedBytes,
+            limit: this.settings.maxFrameBytes,
+          });
+          this.queue.push({ kind: 'oversize', prefix: event.prefix });
+          break;
+        default:
+          event satisfies never;
+      }
+    }
+    if (this.queue.length > this.settings.maxQueuedFrames && !this.readingPaused) {
+      this.readingPaused = true;
+      this.socket.pause();
+      this.log('debug', 'reading_paused', { frames: this.queue.length });
+    }
+    void this.drain();
+  }
+
+  /** Handles queued frames one at a time: the next handler call starts only after the reply was written. */
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    for (let next = this.queue.shift(); next !== undefined && !this.isClosed; next = this.queue.shift()) {
+      this.resumeReadingIfDrained();
+      const reply = await this.handle(next);
+      if (reply !== undefined) await this.write(encodeMllpFrame(reply));
+      this.idleTimer?.refresh();
+    }
+    this.draining = false;
+    if (this.peerEnded || this.shuttingDown) this.endGracefully();
+  }
+
+  private async handle(frame: QueuedFrame): Promise<Buffer | string | undefined> {
+    this.handling = true;
+    try {
+      return frame.kind === 'frame'
+        ? await this.settings.handler.onMessage(frame.payload, this.info)
+        : await this.settings.handler.onOversize(frame.prefix, this.info);
+    } catch (error) {
+      // The error's message may quote the message it failed on, so only its code or name is logged.
+      const identity = isGatewayError(error) ? { code: error.code } : { errorName: errorName(error) };
+      this.log('error', 'handler_failed', identity);
+      return undefined;
+    } finally {
+      this.handling = false;
+    }
+  }
+
+  /** Resolves once the bytes are handed to the kernel (or the socket is gone): our write back-pressure. */
+  private write(frame: Buffer): Promise<void> {
+    if (!this.socket.writable) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.socket.write(frame, () => resolve());
+    });
+  }
+
+  private resumeReadingIfDrained(): void {
+    if (!this.readingPaused || this.shuttingDown || this.queue.length > this.settings.maxQueuedFrames / 2) return;
+    this.readingPaused = false;
+    this.socket.resume();
+    this.log('debug', 'reading_resumed', { frames: this.queue.length });
+  }
+
+  private onPeerEnd(): void {
+    this.peerEnded = true;
+    if (!this.draining) this.endGracefully();
+  }
+
+  /** Silence only counts while we owe the peer nothing: a slow handler (a slow Kafka) is not the peer's idleness. */
+  private onIdle(): void {
+    if (this.handling) {
+      this.idleTimer?.refresh();
+      return;
+    }
+    this.log('info', 'idle_timeout', { code: 'mllp_idle_timeout', limit: this.settings.idleTimeoutMs });
+    this.endGracefully();
+  }
+
+  private endGracefully(): void {
+    if (this.ending || this.isClosed) return;
+    this.ending = true;
+    this.queue.length = 0;
+    this.socket.end(() => this.socket.destroy());
+    // A peer that reads nothing would keep our last bytes, and so the socket, forever.
+    setTimeout(() => this.socket.destroy(), END_FLUSH_TIMEOUT_MS).unref();
+  }
+
+  private onClose(): void {
+    this.isClosed = true;
+    this.settings.onClosed();
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.queue.length = 0;
+    this.log('info', 'connection_closed', {
+      frames: this.framesReceived,
+      garbageBytes: this.garbageBytes,
+      unfinishedFrameBytes: this.framer.unfinishedFrameBytes,
+    });
+  }
+
+  private log(
+    level: MllpLogEvent['level'],
+    event: MllpLogEventName,
+    details: Omit<MllpLogEvent, 'level' | 'event' | 'connectionId' | 'remoteAddress' | 'remotePort'>,
+  ): void {
+    this.settings.log({
+      level,
+      event,
+      connectionId: this.info.id,
+      remoteAddress: this.info.remoteAddress,
+      remotePort: this.info.remotePort,
+      ...details,
+    });
+  }
+}
+
+/** A throwing log sink must not take a connection down with it. */
+function safeLogger(log: (event: MllpLogEvent) => void): (event: MllpLogEvent) => void {
+  return (event) => {
+    try {
+      log(event);
+    } catch {
+      // Nowhere left to report it.
+    }
+  };
+}
+
+function errorName(error: unknown): string {
+  if (error instanceof Error) return (error as NodeJS.ErrnoException).code ?? error.name;
+  return typeof error;
+}
+
+function assertPositiveInteger(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  }
+}
