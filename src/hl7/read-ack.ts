@@ -23,8 +23,11 @@ export function readAcknowledgement(payload: Buffer | string): ReadAcknowledgeme
   const msh = segments[0] as string[];
   const msa = segments.find((fields) => fields[0] === 'MSA');
   if (msa === undefined) return undefined;
+  const escapes: Record<string, string> = { F: separator, S: component, R: text[5] ?? '~', E: text[6] ?? '\\', T: text[7] ?? '&' };
   const unescape = (value: string) =>
-    value.replace(/\\([FSTRE])\\/g, (_, code: string) => ({ F: separator, S: component, T: text[7] ?? '&', R: text[5] ?? '~', E: text[6] ?? '\\' })[code] ?? '');
+    value.replace(/\\(X[0-9A-Fa-f]+|[FSTRE])\\/g, (_, code: string) =>
+      code.startsWith('X') ? Buffer.from(code.slice(1), 'hex').toString('latin1') : (escapes[code] ?? ''),
+    );
   return {
     code: msa[1] ?? '',
     ackedControlId: msa[2] ?? '',
