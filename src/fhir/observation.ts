@@ -1,0 +1,264 @@
+/**
+ * Readings to FHIR R4 Observations, following the HL7 PoCD IG and the R4 vital-signs profile:
+ * - code: the MDC coding (system urn:iso:std:iso:11073:10101, code10, display = reference id), plus
+ *   LOINC where the terminology table maps one, plus a local code as sent;
+ * - category vital-signs where the table says the metric is a vital sign and the subject is a patient
+ *   (R4: an Observation with that category SHALL conform to the vital-signs profile, whose subject is a
+ *   Patient, so a device-only subject cannot claim it);
+ * - valueQuantity in UCUM, or dataAbsentReason;
+ * - blood-pressure parts (findPanelOf) as one panel Observation with components, by default
+ *   (R4 vital signs: BP is 85354-9 with 8480-6/8462-4 components; PoCD: CompoundNumericObservation).
+ */
+import { GatewayError } from '../errors/catalogue.ts';
+import { systems, type CodeableConcept, type Coding, type Observation, type Reference, type UcumQuantity } from '../../schemas/fhir.ts';
+import type { NormalizedResource } from '../adapter-kit/define-adapter.ts';
+import type { MetricTerm, PanelTerm } from '../terminology/index.ts';
+import { dataAbsentReason, interpretation, unmappedCodeTag, vitalSignsCategory } from './codings.ts';
+import { parseDecimal } from './decimal.ts';
+import type { CodeRef, Reading, ReadingSubject, ReadingValue } from './reading.ts';
+import { observationResourceId, uuidIdentifier } from './resource-identity.ts';
+import { defaultTerminology, type TerminologyLookups } from './terminology-lookups.ts';
+import { resolveUnit, type UcumUnit } from './units.ts';
+
+export interface ObservationOptions {
+  /** 'panel': blood-pressure parts measured together become one Observation with components; 'separate': one each. */
+  readonly bloodPressure: 'panel' | 'separate';
+  readonly terminology?: TerminologyLookups;
+}
+
+export interface BuiltObservations {
+  readonly resources: readonly NormalizedResource[];
+  /** Codes published as sent because the table does not know them, as `system|code`, each once. */
+  readonly unmappedCodes: readonly string[];
+  /**
+   * Readings with no MDC code at all (a local code alone): PoCD requires an MDC coding in every
+   * Observation.code, so they cannot be published; their codes are in `unmappedCodes` too.
+   */
+  readonly withoutMdcCode: readonly Reading[];
+}
+
+interface CodedMetric {
+  /** What the metric contributes to the resource id. */
+  readonly idKey: string;
+  readonly mdcCode: number;
+  readonly concept: CodeableConcept;
+  readonly vitalSign: boolean;
+  /** `system|code` when the table does not know the MDC code. */
+  readonly unmapped: string | undefined;
+}
+
+const mdcToken = (code: number): string => `${systems.mdc}|${code}`;
+
+function mdcCoding(code: number, refId: string | undefined): Coding {
+  return refId === undefined ? { system: systems.mdc, code: String(code) } : { system: systems.mdc, code: String(code), display: refId };
+}
+
+function loincCoding(term: MetricTerm | PanelTerm | undefined): Coding[] {
+  return term?.loinc === undefined ? [] : [{ system: systems.loinc, code: term.loinc.code, display: term.loinc.display }];
+}
+
+function localCoding(metric: CodeRef): Coding[] {
+  const local = metric.localCode;
+  if (local?.system === undefined) return [];
+  return [local.display === undefined ? { system: local.system, code: local.code } : { system: local.system, code: local.code, display: local.display }];
+}
+
+function localToken(metric: CodeRef): string | undefined {
+  return metric.localCode === undefined ? undefined : `${metric.localCode.system ?? ''}|${metric.localCode.code}`;
+}
+
+function findTerm(metric: CodeRef, terminology: TerminologyLookups): MetricTerm | undefined {
+  // The code10 is authoritative when sent; the reference id only stands in for a missing code.
+  if (metric.mdcCode !== undefined) return terminology.findMetric({ mdcCode: metric.mdcCode });
+  if (metric.refId !== undefined) return terminology.findMetric({ refId: metric.refId });
+  return undefined;
+}
+
+function codeMetric(metric: CodeRef, terminology: TerminologyLookups): CodedMetric | undefined {
+  const term = findTerm(metric, terminology);
+  const mdcCode = term?.mdcCode ?? metric.mdcCode;
+  if (mdcCode === undefined) return undefined;
+  return {
+    idKey: `mdc:${mdcCode}`,
+    mdcCode,
+    concept: { coding: [mdcCoding(mdcCode, term?.refId ?? metric.refId), ...loincCoding(term), ...localCoding(metric)] },
+    vitalSign: term?.vitalSign === true,
+    unmapped: term === undefined ? mdcToken(mdcCode) : undefined,
+  };
+}
+
+function subjectReference(subject: ReadingSubject): Reference {
+  return subject.kind === 'patient'
+    ? { type: 'Patient', identifier: subject.identifier }
+    : { reference: `Device/${subject.deviceId}` };
+}
+
+function subjectKey(subject: ReadingSubject): string {
+  return subject.kind === 'patient'
+    ? `patient:${subject.identifier.system ?? ''}|${subject.identifier.value}`
+    : `device:${subject.deviceId}`;
+}
+
+function quantity(decimal: string, unit: UcumUnit): UcumQuantity {
+  const value = parseDecimal(decimal);
+  if (value === undefined) throw new GatewayError('invalid_numeric_value', 'A reading value is not a decimal number.');
+  return { value, ...unit };
+}
+
+/** The value, reference range and interpretation elements shared by Observations and panel components. */
+function measuredElements(reading: Reading, terminology: TerminologyLookups) {
+  const value: ReadingValue = reading.value;
+  const range = reading.referenceRange;
+  const needsUnit = 'decimal' in value || range?.low !== undefined || range?.high !== undefined;
+  const unit = needsUnit ? resolveUnit(reading.unit, terminology) : undefined;
+  const referenceRange =
+    range === undefined
+      ? undefined
+      : range.text !== undefined
+        ? { text: range.text }
+        : {
+            ...(range.low !== undefined && unit !== undefined ? { low: quantity(range.low, unit) } : {}),
+            ...(range.high !== undefined && unit !== undefined ? { high: quantity(range.high, unit) } : {}),
+          };
+  return {
+    ...('decimal' in value && unit !== undefined
+      ? { valueQuantity: quantity(value.decimal, unit) }
+      : { dataAbsentReason: dataAbsentReason('absent' in value ? value.absent : 'unknown') }),
+    ...(reading.interpretation !== undefined && reading.interpretation.length > 0
+      ? { interpretation: reading.interpretation.map(interpretation) }
+      : {}),
+    ...(referenceRange !== undefined ? { referenceRange: [referenceRange] } : {}),
+  };
+}
+
+function commonElements(reading: Reading, vitalSign: boolean) {
+  return {
+    status: reading.status,
+    ...(vitalSign && reading.subject.kind === 'patient' ? { category: [vitalSignsCategory] } : {}),
+  };
+}
+
+function singleObservation(reading: Reading, coded: CodedMetric, terminology: TerminologyLookups): Observation {
+  const id = observationResourceId({
+    deviceKey: reading.source.key,
+    metricKey: coded.idKey,
+    containment: reading.containment,
+    time: reading.time,
+  });
+  return {
+    resourceType: 'Observation',
+    id,
+    ...(coded.unmapped !== undefined ? { meta: { tag: [unmappedCodeTag] } } : {}),
+    identifier: [uuidIdentifier(id)],
+    ...commonElements(reading, coded.vitalSign),
+    code: coded.concept,
+    subject: subjectReference(reading.subject),
+    effectiveDateTime: reading.time,
+    ...measuredElements(reading, terminology),
+    device: { reference: `Device/${reading.source.deviceId}` },
+  };
+}
+
+/** The containment path of the channel (or VMD) that holds a metric: "1.1.1.5" -> "1.1.1". */
+function parentContainment(containment: string | undefined): string | undefined {
+  if (containment === undefined) return undefined;
+  const cut = containment.lastIndexOf('.');
+  return cut < 0 ? undefined : containment.slice(0, cut);
+}
+
+interface PanelMember {
+  readonly reading: Reading;
+  readonly coded: CodedMetric;
+}
+
+/**
+ * Members form a panel only when they can honestly be one Observation: at least two distinct parts
+ * that agree on status (a panel has one status). Otherwise each part is published on its own.
+ */
+function formsPanel(members: readonly PanelMember[]): boolean {
+  const codes = new Set(members.map((member) => member.coded.mdcCode));
+  const statuses = new Set(members.map((member) => member.reading.status));
+  return members.length >= 2 && codes.size === members.length && statuses.size === 1;
+}
+
+function panelObservation(panel: PanelTerm, members: readonly PanelMember[], terminology: TerminologyLookups): Observation {
+  const first = members[0]!.reading;
+  const containment = parentContainment(first.containment);
+  const id = observationResourceId({
+    deviceKey: first.source.key,
+    metricKey: `mdc:${panel.mdcCode}`,
+    containment,
+    time: first.time,
+  });
+  const ordered = [...members].sort(
+    (a, b) => panel.componentCodes.indexOf(a.coded.mdcCode) - panel.componentCodes.indexOf(b.coded.mdcCode),
+  );
+  const anyUnmapped = members.some((member) => member.coded.unmapped !== undefined);
+  return {
+    resourceType: 'Observation',
+    id,
+    ...(anyUnmapped ? { meta: { tag: [unmappedCodeTag] } } : {}),
+    identifier: [uuidIdentifier(id)],
+    ...commonElements(first, panel.vitalSign),
+    code: { coding: [mdcCoding(panel.mdcCode, panel.refId), ...loincCoding(panel)] },
+    subject: subjectReference(first.subject),
+    effectiveDateTime: first.time,
+    device: { reference: `Device/${first.source.deviceId}` },
+    component: ordered.map(({ reading, coded }) => ({ code: coded.concept, ...measuredElements(reading, terminology) })),
+  };
+}
+
+export function buildObservations(readings: readonly Reading[], options: ObservationOptions): BuiltObservations {
+  const terminology = options.terminology ?? defaultTerminology;
+  const unmapped = new Set<string>();
+  const withoutMdcCode: Reading[] = [];
+  // Output keeps the readings' order; a panel takes the place of its first part.
+  const slots: (PanelMember | { panel: PanelTerm; members: PanelMember[] })[] = [];
+  const panelsByGroup = new Map<string, { panel: PanelTerm; members: PanelMember[] }>();
+
+  for (const reading of readings) {
+    const coded = codeMetric(reading.metric, terminology);
+    if (coded === undefined) {
+      withoutMdcCode.push(reading);
+      const token = localToken(reading.metric);
+      if (token !== undefined) unmapped.add(token);
+      continue;
+    }
+    if (coded.unmapped !== undefined) unmapped.add(coded.unmapped);
+    const panel = options.bloodPressure === 'panel' ? terminology.findPanelOf(coded.mdcCode) : undefined;
+    if (panel === undefined) {
+      slots.push({ reading, coded });
+      continue;
+    }
+    const groupKey = JSON.stringify([
+      reading.source.key,
+      reading.source.deviceId,
+      panel.mdcCode,
+      parentContainment(reading.containment) ?? '',
+      reading.time,
+      subjectKey(reading.subject),
+    ]);
+    const group = panelsByGroup.get(groupKey);
+    if (group === undefined) {
+      const created = { panel, members: [{ reading, coded }] };
+      panelsByGroup.set(groupKey, created);
+      slots.push(created);
+    } else {
+      group.members.push({ reading, coded });
+    }
+  }
+
+  const resources: NormalizedResource[] = [];
+  for (const slot of slots) {
+    if ('reading' in slot) {
+      resources.push({ key: slot.reading.source.key, resource: singleObservation(slot.reading, slot.coded, terminology) });
+    } else if (formsPanel(slot.members)) {
+      resources.push({ key: slot.members[0]!.reading.source.key, resource: panelObservation(slot.panel, slot.members, terminology) });
+    } else {
+      for (const { reading, coded } of slot.members) {
+        resources.push({ key: reading.source.key, resource: singleObservation(reading, coded, terminology) });
+      }
+    }
+  }
+  return { resources, unmappedCodes: [...unmapped], withoutMdcCode };
+}
