@@ -23,6 +23,7 @@ function typeCoding(type: CodeRef): Coding | undefined {
 
 export function buildDevice(description: DeviceDescription): NormalizedResource {
   const identity = description.identity;
+  const serialNumber = identity === undefined || identity.kind === 'name' ? undefined : identity.serialNumber;
   const coding = description.type === undefined ? undefined : typeCoding(description.type);
   const device: Device = {
     resourceType: 'Device',
@@ -30,7 +31,7 @@ export function buildDevice(description: DeviceDescription): NormalizedResource 
     identifier: [identity === undefined ? uuidIdentifier(description.id) : deviceIdentifier(identity)],
     status: 'active',
     ...(identity?.kind === 'serial' && identity.manufacturer !== undefined ? { manufacturer: identity.manufacturer } : {}),
-    ...(identity?.kind === 'serial' ? { serialNumber: identity.serialNumber } : {}),
+    ...(serialNumber !== undefined ? { serialNumber } : {}),
     ...(identity?.kind === 'serial' && identity.modelNumber !== undefined ? { modelNumber: identity.modelNumber } : {}),
     ...(coding !== undefined ? { type: { coding: [coding] } } : {}),
     ...(description.location !== undefined ? { location: { display: description.location } } : {}),

@@ -45,6 +45,7 @@ describe('a single reading', () => {
         coding: [
           { system: 'urn:iso:std:iso:11073:10101', code: '150456', display: 'MDC_PULS_OXIM_SAT_O2' },
           { system: 'http://loinc.org', code: '2708-6' },
+          { system: 'http://loinc.org', code: '59408-5' },
         ],
       },
       subject: { type: 'Patient', identifier: { system: 'urn:oid:1.2.3.4', value: 'MRN1' } },

@@ -53,8 +53,11 @@ function mdcCoding(code: number, refId: string | undefined): Coding {
   return refId === undefined ? { system: systems.mdc, code: String(code) } : { system: systems.mdc, code: String(code), display: refId };
 }
 
-function loincCoding(term: MetricTerm | PanelTerm | undefined): Coding[] {
-  return term?.loinc === undefined ? [] : [{ system: systems.loinc, code: term.loinc.code, display: term.loinc.display }];
+/** The table's LOINC coding, then any further LOINC codes it lists (SpO2: 2708-6 for R4 vital signs, then 59408-5). */
+function loincCodings(term: MetricTerm | PanelTerm | undefined, terminology: TerminologyLookups): Coding[] {
+  if (term === undefined) return [];
+  const loincs = [...(term.loinc === undefined ? [] : [term.loinc]), ...terminology.additionalLoincCodings(term.mdcCode)];
+  return loincs.map((loinc) => ({ system: systems.loinc, code: loinc.code, display: loinc.display }));
 }
 
 function localCoding(metric: CodeRef): Coding[] {
@@ -81,7 +84,7 @@ function codeMetric(metric: CodeRef, terminology: TerminologyLookups): CodedMetr
   return {
     idKey: `mdc:${mdcCode}`,
     mdcCode,
-    concept: { coding: [mdcCoding(mdcCode, term?.refId ?? metric.refId), ...loincCoding(term), ...localCoding(metric)] },
+    concept: { coding: [mdcCoding(mdcCode, term?.refId ?? metric.refId), ...loincCodings(term, terminology), ...localCoding(metric)] },
     vitalSign: term?.vitalSign === true,
     unmapped: term === undefined ? mdcToken(mdcCode) : undefined,
   };
@@ -200,7 +203,7 @@ function panelObservation(panel: PanelTerm, members: readonly PanelMember[], ter
     ...(anyUnmapped ? { meta: { tag: [unmappedCodeTag] } } : {}),
     identifier: [uuidIdentifier(id)],
     ...commonElements(first, panel.vitalSign),
-    code: { coding: [mdcCoding(panel.mdcCode, panel.refId), ...loincCoding(panel)] },
+    code: { coding: [mdcCoding(panel.mdcCode, panel.refId), ...loincCodings(panel, terminology)] },
     subject: subjectReference(first.subject),
     effectiveDateTime: first.time,
     device: { reference: `Device/${first.source.deviceId}` },

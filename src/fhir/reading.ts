@@ -36,7 +36,8 @@ export interface UnitRef {
   readonly mdcCode?: number;
   readonly refId?: string;
   readonly ucum?: string;
-  /** Where the unit was read, for `unknown_unit` errors. */
+  /** The unit exactly as sent, and where it was read: for `unknown_unit` errors. */
+  readonly asSent?: string;
   readonly location?: SourceLocation;
 }
 
@@ -114,7 +115,8 @@ export interface Reading {
 
 /** How a device is identified; the record key and Device.identifier both derive from it. */
 export type DeviceIdentity =
-  | { readonly kind: 'eui64'; readonly eui64: string }
+  /** An EUI-64, and the manufacturer's serial number when the device also gives one. */
+  | { readonly kind: 'eui64'; readonly eui64: string; readonly serialNumber?: string }
   | { readonly kind: 'serial'; readonly serialNumber: string; readonly modelNumber?: string; readonly manufacturer?: string }
   /** A name given by configuration or by the sending system, when the device itself names nothing. */
   | { readonly kind: 'name'; readonly name: string };

@@ -61,4 +61,5 @@ export const testTerminology: TerminologyLookups = {
         (ucum !== undefined && u.ucum === ucum),
     ),
   findPanelOf: (code) => panels.find((p) => p.componentCodes.includes(code)),
+  additionalLoincCodings: (code) => (code === 150456 ? [{ code: '59408-5', display: 'Oxygen saturation in Arterial blood by Pulse oximetry' }] : []),
 };

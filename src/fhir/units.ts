@@ -41,7 +41,7 @@ export function resolveUnit(unit: UnitRef | undefined, terminology: TerminologyL
 /** Units are not personal data, so the detail may quote them. */
 function describeUnit(unit: UnitRef | undefined): string {
   if (unit === undefined || (unit.mdcCode === undefined && unit.refId === undefined && unit.ucum === undefined)) {
-    return 'No unit was sent for a numeric value.';
+    return unit?.asSent ? `The unit "${unit.asSent}" is neither MDC nor UCUM.` : 'No unit was sent for a numeric value.';
   }
   const parts = [
     unit.mdcCode !== undefined ? `MDC code ${unit.mdcCode}` : undefined,

@@ -1,0 +1,262 @@
+/**
+ * The device side of a PCD-01 message: which device system (MDS) each OBX belongs to, who that system
+ * is, and the MDS -> VMD -> channel tree as Device descriptions.
+ *
+ * IHE PCD TF-2 B.8 (OBX-4): `<MDS>.<VMD>.<CHAN>.<METRIC>[.<FACET>...]`; "device-related" rows have
+ * trailing zeros (MDS 1.0.0.0, VMD 1.1.0.0, channel 1.1.1.0), their OBX-3 is the device type and
+ * their OBX-18 the device's identifier. Metric rows hang under the nearest device row present.
+ *
+ * Identity of a device system (the record key), first found wins:
+ * 1. the MDS row's own OBX-18;
+ * 2. the first OBX-18 in the system's rows: TF-2 B.8 lets the identifier be sent once, "at the highest
+ *    level of device related OBX possible", and inherited; TF-2 E.1.2 carries it on the metric rows only;
+ * 3. the sender (MSH-3/MSH-4, or the adapter's deviceBySender setting).
+ * Rows without a containment path (legacy senders) each take their own OBX-18, or the last one seen
+ * before them ("required only in the first OBX segment", TF-2 B.8), or the sender's.
+ */
+import { GatewayError } from '../../src/errors/catalogue.ts';
+import {
+  deviceKey,
+  deviceResourceId,
+  normalizeEui64,
+  type CodeRef,
+  type DeviceDescription,
+  type DeviceIdentity,
+} from '../../src/fhir/index.ts';
+import type { CodedElement, EntityIdentifier, ObservationRow } from './parse.ts';
+
+/** OBX-4 as numbers when it is a containment path (at least four parts, MDS from 1), else undefined. */
+export function containmentOf(subId: string): readonly number[] | undefined {
+  if (!/^\d+(\.\d+){3,}$/.test(subId)) return undefined;
+  const levels = subId.split('.').map(Number);
+  return levels[0]! >= 1 ? levels : undefined;
+}
+
+/** A device-related row: everything after the channel is zero. */
+function isDeviceRow(levels: readonly number[]): boolean {
+  return levels.slice(3).every((level) => level === 0);
+}
+
+const mdsPath = (levels: readonly number[]) => `${levels[0]}.0.0.0`;
+const vmdPath = (levels: readonly number[]) => `${levels[0]}.${levels[1]}.0.0`;
+const channelPath = (levels: readonly number[]) => `${levels[0]}.${levels[1]}.${levels[2]}.0`;
+
+/** The path of a device row, normalized (e.g. "01.1.0.0" -> "1.1.0.0"). */
+function devicePathOf(levels: readonly number[]): string {
+  if (levels[1] === 0 && levels[2] === 0) return mdsPath(levels);
+  if (levels[2] === 0) return vmdPath(levels);
+  return channelPath(levels);
+}
+
+/** The device rows above a metric, nearest first: channel, VMD, MDS (those that are not 0). */
+function ancestorPathsOf(levels: readonly number[]): string[] {
+  return [
+    ...(levels[2] !== 0 ? [channelPath(levels)] : []),
+    ...(levels[1] !== 0 ? [vmdPath(levels)] : []),
+    mdsPath(levels),
+  ];
+}
+
+/** MDC as HL7 names it in CE/CWE.3 (table 0396). */
+export const isMdc = (codingSystem: string) => codingSystem.toUpperCase() === 'MDC';
+
+/** An MDC triplet's code10 and reference id. */
+export function mdcPart(identifier: string, text: string): Pick<CodeRef, 'mdcCode' | 'refId'> {
+  return {
+    ...(/^\d+$/.test(identifier) ? { mdcCode: Number(identifier) } : {}),
+    ...(text !== '' ? { refId: text } : {}),
+  };
+}
+
+/** OBX-3 as a code: the MDC triplet (first or alternate) and any other triplet as a local code, kept as sent. */
+export function codeRefOf(code: CodedElement): CodeRef {
+  const local = (identifier: string, text: string, codingSystem: string): CodeRef['localCode'] =>
+    identifier === ''
+      ? undefined
+      : { code: identifier, ...(codingSystem !== '' ? { system: codingSystem } : {}), ...(text !== '' ? { display: text } : {}) };
+  if (isMdc(code.codingSystem)) {
+    const alternate = isMdc(code.alternateCodingSystem)
+      ? undefined
+      : local(code.alternateIdentifier, code.alternateText, code.alternateCodingSystem);
+    return { ...mdcPart(code.identifier, code.text), ...(alternate !== undefined ? { localCode: alternate } : {}) };
+  }
+  const primary = local(code.identifier, code.text, code.codingSystem);
+  if (isMdc(code.alternateCodingSystem)) {
+    return { ...mdcPart(code.alternateIdentifier, code.alternateText), ...(primary !== undefined ? { localCode: primary } : {}) };
+  }
+  return primary !== undefined ? { localCode: primary } : {};
+}
+
+/**
+ * OBX-18 (EI) to an identity, IHE PCD TF-2 B.8 and C.5: an EUI-64 in EI-3 with EI-4 "EUI-64" (EI-1
+ * then repeats it or holds the manufacturer's serial number; EI-2 is a local application name, not
+ * used); else a legacy serial number in EI-1 with the model in EI-2 and the manufacturer in EI-3;
+ * else a universal id of another type (ISO OID, URI, DNS) in EI-3, used as a name.
+ */
+export function identityOf(equipment: EntityIdentifier, row: ObservationRow): DeviceIdentity | undefined {
+  if (equipment.universalIdType.toUpperCase() === 'EUI-64') {
+    const eui64 = normalizeEui64(equipment.universalId) ?? normalizeEui64(equipment.entityIdentifier);
+    if (eui64 === undefined) {
+      throw new GatewayError('hl7_invalid_field', 'OBX-18 says EUI-64 but EI-3 is not 16 hex digits.', {
+        location: { segment: 'OBX', sequence: row.sequence, field: 18 },
+      });
+    }
+    const serial = equipment.entityIdentifier;
+    return serial !== '' && normalizeEui64(serial) !== eui64 ? { kind: 'eui64', eui64, serialNumber: serial } : { kind: 'eui64', eui64 };
+  }
+  if (equipment.entityIdentifier !== '') {
+    return {
+      kind: 'serial',
+      serialNumber: equipment.entityIdentifier,
+      ...(equipment.namespaceId !== '' ? { modelNumber: equipment.namespaceId } : {}),
+      ...(equipment.universalId !== '' ? { manufacturer: equipment.universalId } : {}),
+    };
+  }
+  return equipment.universalId !== '' ? { kind: 'name', name: equipment.universalId } : undefined;
+}
+
+/** Of OBX-18's repetitions (lowest-level equipment first, TF-2 B.8), an EUI-64 is preferred, as TF-2 prefers it. */
+function rowIdentity(row: ObservationRow): DeviceIdentity | undefined {
+  const eui = row.equipment.find((e) => e.universalIdType.toUpperCase() === 'EUI-64');
+  for (const equipment of eui !== undefined ? [eui, ...row.equipment] : row.equipment) {
+    const identity = identityOf(equipment, row);
+    if (identity !== undefined) return identity;
+  }
+  return undefined;
+}
+
+/** Where a metric row sits: its system's key, the Device it points to, and the device rows above it. */
+export interface MetricPlacement {
+  readonly key: string;
+  readonly deviceId: string;
+  readonly systemDeviceId: string;
+  /** Device rows above the metric, nearest first: their OBX-14 is the metric's default time (TF-2 B.8 OBX-14). */
+  readonly ancestors: readonly ObservationRow[];
+  /** The metric's containment path (OBX-4 as sent) for its resource id. */
+  readonly containment: string | undefined;
+}
+
+export interface DeviceTree {
+  readonly devices: readonly DeviceDescription[];
+  readonly metrics: readonly { readonly row: ObservationRow; readonly placement: MetricPlacement }[];
+}
+
+interface SystemRows {
+  readonly rows: ObservationRow[];
+  readonly mdsRow: ObservationRow | undefined;
+  readonly identity: DeviceIdentity;
+}
+
+function deviceType(row: ObservationRow): CodeRef | undefined {
+  const type = codeRefOf(row.identifier);
+  return type.mdcCode !== undefined || type.localCode !== undefined ? type : undefined;
+}
+
+/**
+ * The device tree of one OBR group.
+ * @param senderIdentity the identity of last resort; throws no_device_identity when there is none.
+ */
+export function buildDeviceTree(rows: readonly ObservationRow[], location: string | undefined, senderIdentity: () => DeviceIdentity): DeviceTree {
+  // 1. Systems: contained rows by MDS number, uncontained rows by the identity they carry or inherit.
+  const systems: SystemRows[] = [];
+  const contained = new Map<number, ObservationRow[]>();
+  const uncontained = new Map<string, { identity: DeviceIdentity; rows: ObservationRow[] }>();
+  let lastUncontainedIdentity: DeviceIdentity | undefined;
+  const order: (number | string)[] = [];
+  for (const row of rows) {
+    const levels = containmentOf(row.subId);
+    if (levels !== undefined) {
+      const mds = levels[0]!;
+      if (!contained.has(mds)) {
+        contained.set(mds, []);
+        order.push(mds);
+      }
+      contained.get(mds)!.push(row);
+      continue;
+    }
+    const identity = rowIdentity(row) ?? lastUncontainedIdentity ?? senderIdentity();
+    lastUncontainedIdentity = identity;
+    const key = deviceKey(identity);
+    if (!uncontained.has(key)) {
+      uncontained.set(key, { identity, rows: [] });
+      order.push(key);
+    }
+    uncontained.get(key)!.rows.push(row);
+  }
+  for (const entry of order) {
+    if (typeof entry === 'number') {
+      const systemRows = contained.get(entry)!;
+      const mdsRow = systemRows.find((row) => {
+        const levels = containmentOf(row.subId)!;
+        return isDeviceRow(levels) && levels[1] === 0 && levels[2] === 0;
+      });
+      const identity =
+        (mdsRow !== undefined ? rowIdentity(mdsRow) : undefined) ??
+        systemRows.map(rowIdentity).find((found) => found !== undefined) ??
+        senderIdentity();
+      systems.push({ rows: systemRows, mdsRow, identity });
+    } else {
+      const { identity, rows: systemRows } = uncontained.get(entry)!;
+      systems.push({ rows: systemRows, mdsRow: undefined, identity });
+    }
+  }
+
+  // 2. Devices and metric placements, system by system.
+  const devices: DeviceDescription[] = [];
+  const metrics: { row: ObservationRow; placement: MetricPlacement }[] = [];
+  for (const system of systems) {
+    const key = deviceKey(system.identity);
+    const systemDeviceId = deviceResourceId(key, undefined);
+    const mdsType = system.mdsRow !== undefined ? deviceType(system.mdsRow) : undefined;
+    devices.push({
+      key,
+      id: systemDeviceId,
+      identity: system.identity,
+      ...(mdsType !== undefined ? { type: mdsType } : {}),
+      ...(location !== undefined ? { location } : {}),
+    });
+
+    const deviceRows = new Map<string, { row: ObservationRow; id: string }>();
+    for (const row of system.rows) {
+      const levels = containmentOf(row.subId);
+      if (levels === undefined || !isDeviceRow(levels) || row === system.mdsRow) continue;
+      const path = devicePathOf(levels);
+      if (path === mdsPath(levels) || deviceRows.has(path)) continue; // a second MDS row adds nothing
+      const id = deviceResourceId(key, path);
+      deviceRows.set(path, { row, id });
+      // A channel's parent is its VMD when the message has that VMD's row; a VMD's parent is the MDS.
+      const isChannel = levels[2] !== 0;
+      const parentPath = isChannel && levels[1] !== 0 ? vmdPath(levels) : undefined;
+      const type = deviceType(row);
+      devices.push({
+        key,
+        id,
+        identity: rowIdentity(row),
+        ...(type !== undefined ? { type } : {}),
+        parentId: (parentPath !== undefined ? deviceRows.get(parentPath)?.id : undefined) ?? systemDeviceId,
+      });
+    }
+
+    for (const row of system.rows) {
+      const levels = containmentOf(row.subId);
+      if (levels !== undefined && isDeviceRow(levels)) continue;
+      const ancestors = levels === undefined ? [] : ancestorPathsOf(levels);
+      const nearest = ancestors.map((path) => deviceRows.get(path)).find((found) => found !== undefined);
+      const ancestorRows = [
+        ...ancestors.map((path) => deviceRows.get(path)?.row).filter((found) => found !== undefined),
+        ...(system.mdsRow !== undefined ? [system.mdsRow] : []),
+      ];
+      metrics.push({
+        row,
+        placement: {
+          key,
+          deviceId: nearest?.id ?? systemDeviceId,
+          systemDeviceId,
+          ancestors: ancestorRows,
+          containment: row.subId !== '' ? row.subId : undefined,
+        },
+      });
+    }
+  }
+  return { devices, metrics };
+}

@@ -1,0 +1,375 @@
+/**
+ * Frame bytes to a typed IHE PCD-01 message. This stage reads and checks the structure: character
+ * set (MSH-18), segment ends, escape sequences, message type (MSH-9), version (MSH-12), processing id
+ * (MSH-11), and the date/time and identifier fields the gateway relies on. What the values mean is
+ * normalize's job. The hl7v2 library only splits the text (hl7-segments.ts); it checks none of this.
+ */
+import { GatewayError, type Hl7ErrorLocation } from '../../src/errors/catalogue.ts';
+import { isCalendarValid, isOffsetValid, type LocalDateTime, type UtcOffset } from '../../src/fhir/index.ts';
+import { maskEscapes, type Delimiters, type MessageCharset } from './escapes.ts';
+import { splitSegments, valueAt, type RawSegment } from './hl7-segments.ts';
+
+export const supportedVersions = ['2.3', '2.3.1', '2.4', '2.5', '2.5.1', '2.6'] as const;
+export type SupportedVersion = (typeof supportedVersions)[number];
+
+/** HL7 table 0103: production, debugging, training. */
+export const processingIds = ['P', 'D', 'T'] as const;
+export type ProcessingId = (typeof processingIds)[number];
+
+/** HD: who assigned an identifier, or who sends. */
+export interface HierarchicDesignator {
+  readonly namespaceId: string;
+  readonly universalId: string;
+  readonly universalIdType: string;
+}
+
+/** CE / CWE, both triplets. */
+export interface CodedElement {
+  readonly identifier: string;
+  readonly text: string;
+  readonly codingSystem: string;
+  readonly alternateIdentifier: string;
+  readonly alternateText: string;
+  readonly alternateCodingSystem: string;
+}
+
+/** EI: OBX-18 equipment instance identifier. */
+export interface EntityIdentifier {
+  readonly entityIdentifier: string;
+  readonly namespaceId: string;
+  readonly universalId: string;
+  readonly universalIdType: string;
+}
+
+/** An HL7 DTM/TS: the wall-clock time as sent, and the offset when one was sent. */
+export interface Hl7DateTime {
+  readonly local: LocalDateTime;
+  readonly offset: UtcOffset | undefined;
+}
+
+/** PID-3, first repetition (CX). */
+export interface PatientIdentifier {
+  readonly value: string;
+  readonly assigningAuthority: HierarchicDesignator;
+  readonly identifierTypeCode: string;
+}
+
+/** PV1-3 (PL). */
+export interface PersonLocation {
+  readonly pointOfCare: string;
+  readonly room: string;
+  readonly bed: string;
+  readonly facility: string;
+  readonly building: string;
+  readonly floor: string;
+  readonly description: string;
+}
+
+/** One OBX segment, the fields PCD-01 uses. */
+export interface ObservationRow {
+  /** This OBX's occurrence in the message, from 1 (ERR-2 segment sequence). */
+  readonly sequence: number;
+  /** OBX-2, e.g. NM. */
+  readonly valueType: string;
+  /** OBX-3. */
+  readonly identifier: CodedElement;
+  /** OBX-4 as sent, e.g. 1.1.1.5. */
+  readonly subId: string;
+  /** OBX-5, first repetition, as text. */
+  readonly value: string;
+  /** OBX-6. */
+  readonly units: CodedElement;
+  /** OBX-7. */
+  readonly referenceRange: string;
+  /** OBX-8, every repetition. */
+  readonly abnormalFlags: readonly string[];
+  /** OBX-11. */
+  readonly status: string;
+  /** OBX-14. */
+  readonly observationTime: Hl7DateTime | undefined;
+  /** OBX-17, first component of the first repetition (MetricCategory, e.g. AMEAS). */
+  readonly method: string;
+  /** OBX-18, every repetition that names something. */
+  readonly equipment: readonly EntityIdentifier[];
+}
+
+/** An OBR and its OBX segments, with the patient (PID) and location (PV1) they belong to. */
+export interface ObservationOrder {
+  readonly patientIdentifier: PatientIdentifier | undefined;
+  readonly location: PersonLocation | undefined;
+  /** OBR-7: the default time of the OBX segments under it. */
+  readonly observationTime: Hl7DateTime | undefined;
+  readonly rows: readonly ObservationRow[];
+}
+
+export interface Pcd01Message {
+  /** MSH-10. */
+  readonly controlId: string;
+  /** MSH-12. */
+  readonly version: SupportedVersion;
+  /** MSH-11. */
+  readonly processingId: ProcessingId;
+  /** MSH-3. */
+  readonly sendingApplication: HierarchicDesignator;
+  /** MSH-4. */
+  readonly sendingFacility: HierarchicDesignator;
+  readonly orders: readonly ObservationOrder[];
+}
+
+const at = (segment: RawSegment | string, field: number, sequence = 1): Hl7ErrorLocation =>
+  typeof segment === 'string' ? { segment, sequence, field } : { segment: segment.type, sequence: segment.sequence, field };
+
+// ---------------------------------------------------------------------------------------------
+// Bytes to text
+// ---------------------------------------------------------------------------------------------
+
+const utf8Bom = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/** HL7 table 0211 names we decode, and the decoder each needs. */
+function charsetOf(msh18: string): MessageCharset | undefined {
+  switch (msh18) {
+    case '':
+    case 'ASCII': // a plain-ASCII message is valid UTF-8; devices that say ASCII and send UTF-8 are common
+    case 'UNICODE UTF-8':
+      return 'utf8';
+    case '8859/1':
+      return 'latin1';
+    default:
+      return undefined;
+  }
+}
+
+function decodeText(bytes: Buffer, charset: MessageCharset): string {
+  // Buffer's latin1 is ISO 8859-1 exactly; TextDecoder('latin1') would be windows-1252.
+  if (charset === 'latin1') return bytes.toString('latin1');
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch (cause) {
+    throw new GatewayError('undecodable_bytes', 'The bytes are not valid UTF-8.', { cause, location: at('MSH', 18) });
+  }
+}
+
+function delimitersOf(headerLine: string): { delimiters: Delimiters; headerLength: number } {
+  const field = headerLine[3];
+  if (field === undefined || /[\sA-Za-z0-9]/.test(field)) {
+    throw new GatewayError('hl7_invalid_field', 'MSH-1 is not a field separator.', { location: at('MSH', 1) });
+  }
+  const encoding = headerLine.slice(4).split(field)[0] ?? '';
+  const chars = [...encoding];
+  const valid =
+    chars.length === 4 && new Set([field, ...chars]).size === 5 && chars.every((char) => !/[\sA-Za-z0-9]/.test(char));
+  if (!valid) {
+    throw new GatewayError('hl7_invalid_field', 'MSH-2 must hold the four encoding characters, e.g. ^~\\&.', {
+      location: at('MSH', 2),
+    });
+  }
+  const [component, repetition, escape, subComponent] = chars as [string, string, string, string];
+  return { delimiters: { field, component, repetition, escape, subComponent }, headerLength: 4 + encoding.length + 1 };
+}
+
+/** The message as text, its delimiters, and where MSH-2 ends. MSH-18 is read from the raw bytes: it says how to decode them. */
+function decodeFrame(frame: Buffer): { text: string; delimiters: Delimiters; charset: MessageCharset; headerLength: number } {
+  const bytes = frame.subarray(0, 3).equals(utf8Bom) ? frame.subarray(3) : frame;
+  if (bytes.toString('latin1', 0, 3) !== 'MSH') throw new GatewayError('hl7_missing_msh');
+  const lineEnd = bytes.findIndex((byte) => byte === 0x0d || byte === 0x0a);
+  const headerLine = bytes.toString('latin1', 0, lineEnd < 0 ? bytes.length : lineEnd);
+  const { delimiters, headerLength } = delimitersOf(headerLine);
+  const msh18 = (headerLine.split(delimiters.field)[17] ?? '').split(delimiters.repetition)[0]!.split(delimiters.component)[0]!.trim();
+  const charset = charsetOf(msh18);
+  if (charset === undefined) {
+    throw new GatewayError('undecodable_bytes', `MSH-18 names "${msh18}"; this adapter decodes ASCII, 8859/1 and UNICODE UTF-8.`, {
+      location: at('MSH', 18),
+    });
+  }
+  // Devices end segments with CR (the standard), LF or CRLF; the parser wants CR.
+  const text = decodeText(bytes, charset).replace(/\r\n?|\n/g, '\r');
+  return { text, delimiters, charset, headerLength };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fields to types
+// ---------------------------------------------------------------------------------------------
+
+const trimmed = (segment: RawSegment | undefined, field: number, component = 1, subComponent = 1, repetition = 0) =>
+  valueAt(segment, field, component, subComponent, repetition).trim();
+
+function hierarchicDesignator(segment: RawSegment, field: number): HierarchicDesignator {
+  return {
+    namespaceId: trimmed(segment, field, 1),
+    universalId: trimmed(segment, field, 2),
+    universalIdType: trimmed(segment, field, 3),
+  };
+}
+
+function codedElement(segment: RawSegment, field: number): CodedElement {
+  return {
+    identifier: trimmed(segment, field, 1),
+    text: trimmed(segment, field, 2),
+    codingSystem: trimmed(segment, field, 3),
+    alternateIdentifier: trimmed(segment, field, 4),
+    alternateText: trimmed(segment, field, 5),
+    alternateCodingSystem: trimmed(segment, field, 6),
+  };
+}
+
+function entityIdentifiers(segment: RawSegment, field: number): EntityIdentifier[] {
+  return (segment.fields[field] ?? [])
+    .map((_, repetition) => ({
+      entityIdentifier: trimmed(segment, field, 1, 1, repetition),
+      namespaceId: trimmed(segment, field, 2, 1, repetition),
+      universalId: trimmed(segment, field, 3, 1, repetition),
+      universalIdType: trimmed(segment, field, 4, 1, repetition),
+    }))
+    .filter((ei) => ei.entityIdentifier !== '' || ei.universalId !== '');
+}
+
+const dtmPattern = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(?:(\d{2})(?:\.(\d{1,4}))?)?(?:([+-])(\d{2})(\d{2}))?$/;
+
+/**
+ * HL7 DTM (TS component 1 before v2.6): YYYYMMDDHHMM[SS[.S[S[S[S]]]]][+/-ZZZZ]. At least minutes are
+ * required: an observation needs a time of day, and FHIR only lets seconds be zero-filled.
+ */
+export function parseDateTime(text: string, location: Hl7ErrorLocation): Hl7DateTime | undefined {
+  if (text === '') return undefined;
+  const match = dtmPattern.exec(text);
+  const invalid = () =>
+    new GatewayError(
+      'hl7_invalid_field',
+      `${location.segment}-${location.field} is not a date/time of the form YYYYMMDDHHMM[SS[.SSSS]][+/-ZZZZ].`,
+      { location },
+    );
+  if (match === null) throw invalid();
+  const [, year, month, day, hour, minute, second, fraction, sign, offsetHours, offsetMinutes] = match;
+  const local: LocalDateTime = {
+    year: Number(year),
+    month: Number(month),
+    day: Number(day),
+    hour: Number(hour),
+    minute: Number(minute),
+    second: second === undefined ? 0 : Number(second),
+    ...(fraction === undefined ? {} : { fraction }),
+  };
+  const offset: UtcOffset | undefined =
+    sign === undefined ? undefined : { sign: sign as '+' | '-', hours: Number(offsetHours), minutes: Number(offsetMinutes) };
+  if (!isCalendarValid(local) || (offset !== undefined && !isOffsetValid(offset))) throw invalid();
+  return { local, offset };
+}
+
+function observationRow(obx: RawSegment, delimiters: Delimiters): ObservationRow {
+  const value = (obx.fields[5]?.[0] ?? []).map((component) => component.join(delimiters.subComponent)).join(delimiters.component);
+  return {
+    sequence: obx.sequence,
+    valueType: trimmed(obx, 2),
+    identifier: codedElement(obx, 3),
+    subId: trimmed(obx, 4),
+    value: value.trim(),
+    units: codedElement(obx, 6),
+    referenceRange: trimmed(obx, 7),
+    abnormalFlags: (obx.fields[8] ?? []).map((_, repetition) => trimmed(obx, 8, 1, 1, repetition)).filter((flag) => flag !== ''),
+    status: trimmed(obx, 11),
+    observationTime: parseDateTime(trimmed(obx, 14), at(obx, 14)),
+    method: trimmed(obx, 17),
+    equipment: entityIdentifiers(obx, 18),
+  };
+}
+
+function patientIdentifier(pid: RawSegment): PatientIdentifier | undefined {
+  const value = trimmed(pid, 3, 1);
+  if (value === '') return undefined;
+  return {
+    value,
+    assigningAuthority: {
+      namespaceId: trimmed(pid, 3, 4, 1),
+      universalId: trimmed(pid, 3, 4, 2),
+      universalIdType: trimmed(pid, 3, 4, 3),
+    },
+    identifierTypeCode: trimmed(pid, 3, 5),
+  };
+}
+
+function personLocation(pv1: RawSegment): PersonLocation | undefined {
+  const location: PersonLocation = {
+    pointOfCare: trimmed(pv1, 3, 1),
+    room: trimmed(pv1, 3, 2),
+    bed: trimmed(pv1, 3, 3),
+    facility: trimmed(pv1, 3, 4, 1) || trimmed(pv1, 3, 4, 2),
+    building: trimmed(pv1, 3, 7),
+    floor: trimmed(pv1, 3, 8),
+    description: trimmed(pv1, 3, 9),
+  };
+  return Object.values(location).some((part) => part !== '') ? location : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The message
+// ---------------------------------------------------------------------------------------------
+
+function checkHeader(msh: RawSegment): { controlId: string; version: SupportedVersion; processingId: ProcessingId } {
+  const messageCode = trimmed(msh, 9, 1);
+  const triggerEvent = trimmed(msh, 9, 2);
+  if (messageCode === '') throw new GatewayError('hl7_missing_field', 'MSH-9 (message type) is empty.', { location: at(msh, 9) });
+  if (messageCode !== 'ORU' || triggerEvent !== 'R01') {
+    throw new GatewayError('hl7_unsupported_message_type', `MSH-9 is ${messageCode}^${triggerEvent}.`, { location: at(msh, 9) });
+  }
+  const controlId = trimmed(msh, 10);
+  if (controlId === '') throw new GatewayError('hl7_missing_field', 'MSH-10 (message control id) is empty.', { location: at(msh, 10) });
+  const processingId = trimmed(msh, 11, 1);
+  if (processingId === '') throw new GatewayError('hl7_missing_field', 'MSH-11 (processing id) is empty.', { location: at(msh, 11) });
+  if (!(processingIds as readonly string[]).includes(processingId)) {
+    throw new GatewayError('hl7_unsupported_processing_id', `MSH-11 is "${processingId}".`, { location: at(msh, 11) });
+  }
+  const version = trimmed(msh, 12, 1);
+  if (version === '') throw new GatewayError('hl7_missing_field', 'MSH-12 (version id) is empty.', { location: at(msh, 12) });
+  if (!(supportedVersions as readonly string[]).includes(version)) {
+    throw new GatewayError('hl7_unsupported_version', `MSH-12 is "${version}".`, { location: at(msh, 12) });
+  }
+  return { controlId, version: version as SupportedVersion, processingId: processingId as ProcessingId };
+}
+
+const segmentIdPattern = /^[A-Z][A-Z0-9]{2}$/;
+
+export function parsePcd01(frame: Buffer): Pcd01Message {
+  const { text, delimiters, charset, headerLength } = decodeFrame(frame);
+  const masked = maskEscapes(text, headerLength, delimiters, charset);
+  const lines = masked.text.split('\r').filter((line) => line.trim() !== '');
+  lines.forEach((line, index) => {
+    const id = line.split(delimiters.field, 1)[0] ?? '';
+    if (!segmentIdPattern.test(id)) {
+      throw new GatewayError('hl7_unparseable', `Segment ${index + 1} does not start with a segment ID (three capitals or digits).`);
+    }
+  });
+  const segments = splitSegments(lines.join('\r'), delimiters.subComponent, masked.restore);
+  const msh = segments[0]!;
+  const header = checkHeader(msh);
+
+  const orders: { patientIdentifier: PatientIdentifier | undefined; location: PersonLocation | undefined; observationTime: Hl7DateTime | undefined; rows: ObservationRow[] }[] = [];
+  let patient: PatientIdentifier | undefined;
+  let location: PersonLocation | undefined;
+  for (const segment of segments) {
+    switch (segment.type) {
+      case 'PID':
+        patient = patientIdentifier(segment);
+        location = undefined;
+        break;
+      case 'PV1':
+        location = personLocation(segment);
+        break;
+      case 'OBR':
+        orders.push({ patientIdentifier: patient, location, observationTime: parseDateTime(trimmed(segment, 7), at(segment, 7)), rows: [] });
+        break;
+      case 'OBX':
+        if (orders.length === 0) orders.push({ patientIdentifier: patient, location, observationTime: undefined, rows: [] });
+        orders.at(-1)!.rows.push(observationRow(segment, delimiters));
+        break;
+      default:
+        break; // NTE, PRT, Z-segments ...: not used by PCD-01 normalization
+    }
+  }
+
+  return {
+    ...header,
+    sendingApplication: hierarchicDesignator(msh, 3),
+    sendingFacility: hierarchicDesignator(msh, 4),
+    orders,
+  };
+}
