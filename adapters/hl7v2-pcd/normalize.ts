@@ -24,6 +24,7 @@ import type { Identifier } from '../../schemas/fhir.ts';
 import { absentReasonOf, interpretationOf } from './abnormal-flags.ts';
 import type { ConfiguredIdentity, Hl7v2PcdConfig } from './config.ts';
 import { buildDeviceTree, codeRefOf, isMdc, mdcPart, type MetricPlacement } from './device-tree.ts';
+import { hl7Code, quotedCode } from './error-detail.ts';
 import type { CodedElement, ObservationOrder, ObservationRow, Pcd01Message, PatientIdentifier, PersonLocation } from './parse.ts';
 import { observationStatusOf } from './result-status.ts';
 
@@ -124,7 +125,7 @@ function senderIdentityOf(message: Pcd01Message, config: Hl7v2PcdConfig): () => 
 // One metric row
 // ---------------------------------------------------------------------------------------------
 
-/** A code as the sender wrote it, for reports and error details (codes and units are not personal data). */
+/** OBX-3 as the sender wrote it, for the skipped-rows report (which, unlike error details, is not logged as text). */
 const codeAsSent = (code: CodedElement) =>
   [code.identifier, code.text, code.codingSystem, code.alternateIdentifier, code.alternateText, code.alternateCodingSystem]
     .join('^')
@@ -143,7 +144,6 @@ function unitRefOf(units: CodedElement, row: ObservationRow): UnitRef {
   return {
     ...(mdc !== undefined ? mdcPart(mdc.identifier, mdc.text) : {}),
     ...(ucum !== undefined ? { ucum: ucum.identifier || ucum.text } : {}),
-    ...(units.identifier !== '' || units.text !== '' ? { asSent: codeAsSent(units) } : {}),
     location: obx(row, 6),
   };
 }
@@ -187,7 +187,7 @@ function readingOf(
   }
   const status = observationStatusOf(row.status);
   if (status === undefined) {
-    throw new GatewayError('hl7_invalid_field', `OBX-11 "${row.status}" is not an HL7 table 0085 result status.`, {
+    throw new GatewayError('hl7_invalid_field', `OBX-11 is ${quotedCode(row.status, hl7Code)}, not an HL7 table 0085 result status.`, {
       location: obx(row, 11),
     });
   }

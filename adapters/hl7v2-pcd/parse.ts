@@ -6,6 +6,7 @@
  */
 import { GatewayError, type Hl7ErrorLocation } from '../../src/errors/catalogue.ts';
 import { isCalendarValid, isOffsetValid, type LocalDateTime, type UtcOffset } from '../../src/fhir/index.ts';
+import { hl7Code, quotedCode, versionCode } from './error-detail.ts';
 import { maskEscapes, type Delimiters, type MessageCharset } from './escapes.ts';
 import { splitSegments, valueAt, type RawSegment } from './hl7-segments.ts';
 
@@ -125,6 +126,9 @@ const at = (segment: RawSegment | string, field: number, sequence = 1): Hl7Error
 
 const utf8Bom = Buffer.from([0xef, 0xbb, 0xbf]);
 
+/** HL7 table 0211 (alternate character sets): the names a sender may put in MSH-18. */
+const characterSetNames = /^(ASCII|8859\/(1|2|3|4|5|6|7|8|9|15)|ISO IR(6|14|87|159)|GB 18030-2000|KS X 1001|CNS 11643-1992|BIG-5|UNICODE|UNICODE UTF-(8|16|32))$/;
+
 /** HL7 table 0211 names we decode, and the decoder each needs. */
 function charsetOf(msh18: string): MessageCharset | undefined {
   switch (msh18) {
@@ -177,7 +181,8 @@ function decodeFrame(frame: Buffer): { text: string; delimiters: Delimiters; cha
   const msh18 = (headerLine.split(delimiters.field)[17] ?? '').split(delimiters.repetition)[0]!.split(delimiters.component)[0]!.trim();
   const charset = charsetOf(msh18);
   if (charset === undefined) {
-    throw new GatewayError('undecodable_bytes', `MSH-18 names "${msh18}"; this adapter decodes ASCII, 8859/1 and UNICODE UTF-8.`, {
+    const named = quotedCode(msh18, characterSetNames);
+    throw new GatewayError('undecodable_bytes', `MSH-18 names ${named}; this adapter decodes ASCII, 8859/1 and UNICODE UTF-8.`, {
       location: at('MSH', 18),
     });
   }
@@ -309,19 +314,20 @@ function checkHeader(msh: RawSegment): { controlId: string; version: SupportedVe
   const triggerEvent = trimmed(msh, 9, 2);
   if (messageCode === '') throw new GatewayError('hl7_missing_field', 'MSH-9 (message type) is empty.', { location: at(msh, 9) });
   if (messageCode !== 'ORU' || triggerEvent !== 'R01') {
-    throw new GatewayError('hl7_unsupported_message_type', `MSH-9 is ${messageCode}^${triggerEvent}.`, { location: at(msh, 9) });
+    const named = `${quotedCode(messageCode, hl7Code)}^${quotedCode(triggerEvent, hl7Code)}`;
+    throw new GatewayError('hl7_unsupported_message_type', `MSH-9 is ${named}.`, { location: at(msh, 9) });
   }
   const controlId = trimmed(msh, 10);
   if (controlId === '') throw new GatewayError('hl7_missing_field', 'MSH-10 (message control id) is empty.', { location: at(msh, 10) });
   const processingId = trimmed(msh, 11, 1);
   if (processingId === '') throw new GatewayError('hl7_missing_field', 'MSH-11 (processing id) is empty.', { location: at(msh, 11) });
   if (!(processingIds as readonly string[]).includes(processingId)) {
-    throw new GatewayError('hl7_unsupported_processing_id', `MSH-11 is "${processingId}".`, { location: at(msh, 11) });
+    throw new GatewayError('hl7_unsupported_processing_id', `MSH-11 is ${quotedCode(processingId, hl7Code)}.`, { location: at(msh, 11) });
   }
   const version = trimmed(msh, 12, 1);
   if (version === '') throw new GatewayError('hl7_missing_field', 'MSH-12 (version id) is empty.', { location: at(msh, 12) });
   if (!(supportedVersions as readonly string[]).includes(version)) {
-    throw new GatewayError('hl7_unsupported_version', `MSH-12 is "${version}".`, { location: at(msh, 12) });
+    throw new GatewayError('hl7_unsupported_version', `MSH-12 is ${quotedCode(version, versionCode)}.`, { location: at(msh, 12) });
   }
   return { controlId, version: version as SupportedVersion, processingId: processingId as ProcessingId };
 }

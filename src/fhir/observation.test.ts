@@ -117,7 +117,7 @@ describe('a single reading', () => {
     } catch (error) {
       expect(error).toMatchObject({ code: 'unknown_unit', location });
     }
-    expect(() => build([reading({ unit: undefined })])).toThrow(/No unit was sent/);
+    expect(() => build([reading({ unit: undefined })])).toThrow(/No MDC or UCUM unit was sent/);
   });
 });
 

@@ -36,8 +36,7 @@ export interface UnitRef {
   readonly mdcCode?: number;
   readonly refId?: string;
   readonly ucum?: string;
-  /** The unit exactly as sent, and where it was read: for `unknown_unit` errors. */
-  readonly asSent?: string;
+  /** Where the unit was read, for `unknown_unit` errors. */
   readonly location?: SourceLocation;
 }
 

@@ -38,15 +38,18 @@ export function resolveUnit(unit: UnitRef | undefined, terminology: TerminologyL
   return { unit: term.display, system: systems.ucum, code: term.ucum };
 }
 
-/** Units are not personal data, so the detail may quote them. */
+/**
+ * Error details are logged, so only codes of a fixed shape are quoted (an MDC code10, an MDC
+ * reference id); free text from the message, which a garbled message could fill with anything, is not.
+ */
 function describeUnit(unit: UnitRef | undefined): string {
   if (unit === undefined || (unit.mdcCode === undefined && unit.refId === undefined && unit.ucum === undefined)) {
-    return unit?.asSent ? `The unit "${unit.asSent}" is neither MDC nor UCUM.` : 'No unit was sent for a numeric value.';
+    return 'No MDC or UCUM unit was sent for a numeric value.';
   }
   const parts = [
     unit.mdcCode !== undefined ? `MDC code ${unit.mdcCode}` : undefined,
-    unit.refId !== undefined ? `MDC reference id ${unit.refId}` : undefined,
-    unit.ucum !== undefined ? `UCUM "${unit.ucum}"` : undefined,
+    unit.refId !== undefined && /^MDC_[A-Z0-9_]{1,60}$/.test(unit.refId) ? `MDC reference id ${unit.refId}` : undefined,
+    unit.ucum !== undefined ? 'a UCUM code' : undefined,
   ].filter((part) => part !== undefined);
   return `Unknown unit: ${parts.join(', ')}.`;
 }
