@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { defineFixtureTests, fixtureReceivedAt } from '../../src/adapter-kit/fixture-runner.ts';
 import { GatewayError } from '../../src/errors/catalogue.ts';
@@ -7,7 +8,9 @@ import { assertValidFhirR4 } from '../../test/support/fhir-validator.ts';
 import adapter from './index.ts';
 import { hl7v2PcdConfigSchema } from './config.ts';
 import { decodeEscapeSequence } from './escapes.ts';
-import type { Pcd01Normalized } from './normalize.ts';
+import { normalizePcd01, type Pcd01Normalized } from './normalize.ts';
+import * as terminologyTable from '../../src/terminology/index.ts';
+import type { TerminologyLookups } from '../../src/fhir/index.ts';
 import { observationStatusByResultStatus } from './result-status.ts';
 
 defineFixtureTests({
@@ -431,6 +434,75 @@ describe('config', () => {
   it('describes every setting', () => {
     for (const [name, field] of Object.entries(hl7v2PcdConfigSchema.shape)) {
       expect(field.description, name).toBeTruthy();
+    }
+  });
+});
+
+describe('IHE PCD TF-2 E.1.1 (fixtures/philips-tf2-e1-1) once the table knows milliseconds', () => {
+  // The fixture expects unknown_unit today: its QT rows send 264338 MDC_DIM_MILLI_SEC, which the
+  // terminology table lacks. With that one unit row added (UCUM "ms"), the whole message maps:
+  const withMilliseconds: TerminologyLookups = {
+    ...terminologyTable,
+    findUnit: (query) =>
+      terminologyTable.findUnit(query) ??
+      (query.mdcCode === 264338 ? { mdcCode: 264338, refId: 'MDC_DIM_MILLI_SEC', ucum: 'ms', display: 'ms', source: 'test' } : undefined),
+  };
+  const input = readFileSync(new URL('./fixtures/philips-tf2-e1-1/input.hl7', import.meta.url));
+  const result = normalizePcd01(adapter.parse(input), { config: hl7v2PcdConfigSchema.parse({}), receivedAt: fixtureReceivedAt }, withMilliseconds);
+  const all = devices(result);
+  const deviceByType = (code: string) => all.find((d) => d.type?.coding[0]?.code === code)!;
+  const ref = (device: Device) => ({ reference: `Device/${device.id}` });
+
+  it('builds the MDS -> VMD -> channel tree from the device rows, identified by the MDS row\'s OBX-18', () => {
+    expect(all.map((d) => d.type?.coding[0]?.code)).toEqual(['69965', '70686', '70675', '4262', '4263', '69642', '70771']);
+    const mds = deviceByType('69965');
+    expect(mds.identifier).toEqual([{ system: 'urn:vitalbridge:device-serial', value: 'e86c094f-f751-4acf-92b2-38f11c1f6f57-Device' }]);
+    expect(mds.location).toEqual({ display: 'HO Surgery, room OR, bed 1' });
+    for (const [vmd, channel] of [['70686', '70675'], ['4262', '4263'], ['69642', '70771']] as const) {
+      expect(deviceByType(vmd).parent).toEqual(ref(mds));
+      expect(deviceByType(vmd).identifier).toEqual([{ system: 'urn:vitalbridge:device-serial', value: '0600dc750001' }]);
+      expect(deviceByType(channel).parent).toEqual(ref(deviceByType(vmd)));
+    }
+    expect(new Set(result.resources.map(({ key }) => key))).toEqual(new Set(['serial:e86c094f-f751-4acf-92b2-38f11c1f6f57-Device']));
+  });
+
+  it('maps every metric row: NIBP panel at its OBX-14, the others at OBR-7, all status X -> cancelled', () => {
+    const rows = observations(result).map((o) => ({
+      code: o.code.coding[0]?.code,
+      loinc: o.code.coding.find((c) => c.system === 'http://loinc.org')?.code,
+      time: o.effectiveDateTime,
+      status: o.status,
+      value: o.valueQuantity === undefined ? o.component?.map((c) => c.valueQuantity?.value) : [o.valueQuantity.value, o.valueQuantity.code],
+      range: o.referenceRange?.[0] ?? o.component?.[0]?.referenceRange?.[0],
+      device: o.device.reference,
+      tagged: o.meta?.tag !== undefined,
+    }));
+    const q = (v: number, unit: string, code: string) => ({ value: v, unit, system: 'http://unitsofmeasure.org', code });
+    const nibpChannel = `Device/${deviceByType('70675').id}`;
+    const ecgChannel = `Device/${deviceByType('4263').id}`;
+    const spo2Channel = `Device/${deviceByType('70771').id}`;
+    const obr7 = '2015-01-22T18:26:56+00:00';
+    expect(rows).toEqual([
+      { code: '150020', loinc: '85354-9', time: '2015-01-22T11:50:00+00:00', status: 'cancelled', value: [117, 82, 90], range: { low: q(90, 'mmHg', 'mm[Hg]'), high: q(160, 'mmHg', 'mm[Hg]') }, device: nibpChannel, tagged: false },
+      { code: '147842', loinc: '8867-4', time: obr7, status: 'cancelled', value: [80, '/min'], range: { low: q(50, 'bpm', '/min'), high: q(120, 'bpm', '/min') }, device: ecgChannel, tagged: false },
+      { code: '147232', loinc: undefined, time: obr7, status: 'cancelled', value: [360, 'ms'], range: undefined, device: ecgChannel, tagged: true },
+      { code: '147236', loinc: undefined, time: obr7, status: 'cancelled', value: [416, 'ms'], range: { text: '<500' }, device: ecgChannel, tagged: true },
+      { code: '151562', loinc: '9279-1', time: obr7, status: 'cancelled', value: [30, '/min'], range: { low: q(8, 'breaths/min', '/min'), high: q(45, 'breaths/min', '/min') }, device: ecgChannel, tagged: false },
+      { code: '150456', loinc: '2708-6', time: obr7, status: 'cancelled', value: [99, '%'], range: { low: q(90, '%', '%'), high: q(100, '%', '%') }, device: spo2Channel, tagged: false },
+      { code: '150448', loinc: undefined, time: obr7, status: 'cancelled', value: [3.9, '1'], range: undefined, device: spo2Channel, tagged: false },
+    ]);
+    expect(result.unmappedCodes).toEqual(['urn:iso:std:iso:11073:10101|147232', 'urn:iso:std:iso:11073:10101|147236']);
+    expect(result.skipped.map((s) => [s.location.sequence, s.valueType])).toEqual([[13, 'ST']]);
+  });
+
+  it('has the patient as subject (PID-3 HO2009001, MR, no assigning authority OID) and valid FHIR throughout', async () => {
+    expect(byCode(result, '150456')?.subject).toEqual({
+      type: 'Patient',
+      identifier: { value: 'HO2009001', type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] } },
+    });
+    for (const { resource } of result.resources) {
+      validateResource(resource);
+      await assertValidFhirR4(resource);
     }
   });
 });
