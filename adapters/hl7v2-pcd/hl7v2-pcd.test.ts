@@ -431,9 +431,13 @@ describe('config', () => {
     expect(hl7v2PcdConfigSchema.safeParse({ deviceBySender: { X: { eui64: '123' } } }).success).toBe(false);
   });
 
-  it('describes every setting', () => {
+  it('describes every setting, here and in the README config table with its default', () => {
+    const readme = readFileSync(new URL('./README.md', import.meta.url), 'utf8');
+    const defaults = hl7v2PcdConfigSchema.parse({}) as Record<string, unknown>;
     for (const [name, field] of Object.entries(hl7v2PcdConfigSchema.shape)) {
       expect(field.description, name).toBeTruthy();
+      const shown = typeof defaults[name] === 'string' ? String(defaults[name]) : JSON.stringify(defaults[name]);
+      expect(readme, name).toContain(`| \`${name}\` | \`${shown}\` |`);
     }
   });
 });
