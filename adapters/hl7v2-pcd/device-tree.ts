@@ -141,6 +141,7 @@ export interface DeviceTree {
   readonly metrics: readonly { readonly row: ObservationRow; readonly placement: MetricPlacement }[];
 }
 
+/** The rows of one device system (MDS) and who it is. */
 interface SystemRows {
   readonly rows: ObservationRow[];
   readonly mdsRow: ObservationRow | undefined;
@@ -152,111 +153,108 @@ function deviceType(row: ObservationRow): CodeRef | undefined {
   return type.mdcCode !== undefined || type.localCode !== undefined ? type : undefined;
 }
 
-/**
- * The device tree of one OBR group.
- * @param senderIdentity the identity of last resort; throws no_device_identity when there is none.
- */
-export function buildDeviceTree(rows: readonly ObservationRow[], location: string | undefined, senderIdentity: () => DeviceIdentity): DeviceTree {
-  // 1. Systems: contained rows by MDS number, uncontained rows by the identity they carry or inherit.
-  const systems: SystemRows[] = [];
-  const contained = new Map<number, ObservationRow[]>();
-  const uncontained = new Map<string, { identity: DeviceIdentity; rows: ObservationRow[] }>();
+const isMdsRow = (row: ObservationRow): boolean => {
+  const levels = containmentOf(row.subId);
+  return levels !== undefined && isDeviceRow(levels) && levels[1] === 0 && levels[2] === 0;
+};
+
+/** Contained rows grouped by MDS number; uncontained rows by the identity they carry or inherit. In order of first appearance. */
+function groupSystems(rows: readonly ObservationRow[], senderIdentity: () => DeviceIdentity): SystemRows[] {
+  const groups = new Map<string, { rows: ObservationRow[]; identity?: DeviceIdentity }>();
+  const groupOf = (name: string) => {
+    let group = groups.get(name);
+    if (group === undefined) groups.set(name, (group = { rows: [] }));
+    return group;
+  };
   let lastUncontainedIdentity: DeviceIdentity | undefined;
-  const order: (number | string)[] = [];
   for (const row of rows) {
     const levels = containmentOf(row.subId);
     if (levels !== undefined) {
-      const mds = levels[0]!;
-      if (!contained.has(mds)) {
-        contained.set(mds, []);
-        order.push(mds);
-      }
-      contained.get(mds)!.push(row);
+      groupOf(`mds:${levels[0]}`).rows.push(row);
       continue;
     }
     const identity = rowIdentity(row) ?? lastUncontainedIdentity ?? senderIdentity();
     lastUncontainedIdentity = identity;
-    const key = deviceKey(identity);
-    if (!uncontained.has(key)) {
-      uncontained.set(key, { identity, rows: [] });
-      order.push(key);
-    }
-    uncontained.get(key)!.rows.push(row);
+    const group = groupOf(`uncontained:${deviceKey(identity)}`);
+    group.identity = identity;
+    group.rows.push(row);
   }
-  for (const entry of order) {
-    if (typeof entry === 'number') {
-      const systemRows = contained.get(entry)!;
-      const mdsRow = systemRows.find((row) => {
-        const levels = containmentOf(row.subId)!;
-        return isDeviceRow(levels) && levels[1] === 0 && levels[2] === 0;
-      });
-      const identity =
-        (mdsRow !== undefined ? rowIdentity(mdsRow) : undefined) ??
-        systemRows.map(rowIdentity).find((found) => found !== undefined) ??
-        senderIdentity();
-      systems.push({ rows: systemRows, mdsRow, identity });
-    } else {
-      const { identity, rows: systemRows } = uncontained.get(entry)!;
-      systems.push({ rows: systemRows, mdsRow: undefined, identity });
-    }
-  }
+  return [...groups.values()].map((group) => {
+    const mdsRow = group.rows.find(isMdsRow);
+    const identity =
+      group.identity ??
+      (mdsRow !== undefined ? rowIdentity(mdsRow) : undefined) ??
+      group.rows.map(rowIdentity).find((found) => found !== undefined) ??
+      senderIdentity();
+    return { rows: group.rows, mdsRow, identity };
+  });
+}
 
-  // 2. Devices and metric placements, system by system.
-  const devices: DeviceDescription[] = [];
-  const metrics: { row: ObservationRow; placement: MetricPlacement }[] = [];
-  for (const system of systems) {
-    const key = deviceKey(system.identity);
-    const systemDeviceId = deviceResourceId(key, undefined);
-    const mdsType = system.mdsRow !== undefined ? deviceType(system.mdsRow) : undefined;
-    devices.push({
+/** One system's Devices (MDS, then VMDs and channels as their rows come) and where each metric row sits. */
+function describeSystem(system: SystemRows, location: string | undefined): DeviceTree {
+  const key = deviceKey(system.identity);
+  const systemDeviceId = deviceResourceId(key, undefined);
+  const mdsType = system.mdsRow !== undefined ? deviceType(system.mdsRow) : undefined;
+  const devices: DeviceDescription[] = [
+    {
       key,
       id: systemDeviceId,
       identity: system.identity,
       ...(mdsType !== undefined ? { type: mdsType } : {}),
       ...(location !== undefined ? { location } : {}),
+    },
+  ];
+
+  const deviceRows = new Map<string, { row: ObservationRow; id: string }>();
+  for (const row of system.rows) {
+    const levels = containmentOf(row.subId);
+    if (levels === undefined || !isDeviceRow(levels) || isMdsRow(row)) continue; // a second MDS row adds nothing
+    const path = devicePathOf(levels);
+    if (deviceRows.has(path)) continue;
+    const id = deviceResourceId(key, path);
+    deviceRows.set(path, { row, id });
+    // A channel's parent is its VMD when the message has that VMD's row; a VMD's parent is the MDS.
+    const isChannel = levels[2] !== 0;
+    const parentPath = isChannel && levels[1] !== 0 ? vmdPath(levels) : undefined;
+    const type = deviceType(row);
+    devices.push({
+      key,
+      id,
+      identity: rowIdentity(row),
+      ...(type !== undefined ? { type } : {}),
+      parentId: (parentPath !== undefined ? deviceRows.get(parentPath)?.id : undefined) ?? systemDeviceId,
     });
+  }
 
-    const deviceRows = new Map<string, { row: ObservationRow; id: string }>();
-    for (const row of system.rows) {
+  const metrics = system.rows
+    .filter((row) => {
       const levels = containmentOf(row.subId);
-      if (levels === undefined || !isDeviceRow(levels) || row === system.mdsRow) continue;
-      const path = devicePathOf(levels);
-      if (path === mdsPath(levels) || deviceRows.has(path)) continue; // a second MDS row adds nothing
-      const id = deviceResourceId(key, path);
-      deviceRows.set(path, { row, id });
-      // A channel's parent is its VMD when the message has that VMD's row; a VMD's parent is the MDS.
-      const isChannel = levels[2] !== 0;
-      const parentPath = isChannel && levels[1] !== 0 ? vmdPath(levels) : undefined;
-      const type = deviceType(row);
-      devices.push({
-        key,
-        id,
-        identity: rowIdentity(row),
-        ...(type !== undefined ? { type } : {}),
-        parentId: (parentPath !== undefined ? deviceRows.get(parentPath)?.id : undefined) ?? systemDeviceId,
-      });
-    }
-
-    for (const row of system.rows) {
+      return levels === undefined || !isDeviceRow(levels);
+    })
+    .map((row) => {
       const levels = containmentOf(row.subId);
-      if (levels !== undefined && isDeviceRow(levels)) continue;
-      const ancestors = levels === undefined ? [] : ancestorPathsOf(levels);
-      const nearest = ancestors.map((path) => deviceRows.get(path)).find((found) => found !== undefined);
-      const ancestorRows = [
-        ...ancestors.map((path) => deviceRows.get(path)?.row).filter((found) => found !== undefined),
-        ...(system.mdsRow !== undefined ? [system.mdsRow] : []),
-      ];
-      metrics.push({
+      const above = (levels === undefined ? [] : ancestorPathsOf(levels))
+        .map((path) => deviceRows.get(path))
+        .filter((found) => found !== undefined);
+      return {
         row,
         placement: {
           key,
-          deviceId: nearest?.id ?? systemDeviceId,
+          deviceId: above[0]?.id ?? systemDeviceId,
           systemDeviceId,
-          ancestors: ancestorRows,
+          ancestors: [...above.map((found) => found.row), ...(system.mdsRow !== undefined ? [system.mdsRow] : [])],
           containment: row.subId !== '' ? row.subId : undefined,
         },
-      });
-    }
-  }
+      };
+    });
   return { devices, metrics };
+}
+
+/**
+ * The device tree of one OBR group.
+ * @param senderIdentity the identity of last resort; throws no_device_identity when there is none.
+ */
+export function buildDeviceTree(rows: readonly ObservationRow[], location: string | undefined, senderIdentity: () => DeviceIdentity): DeviceTree {
+  const trees = groupSystems(rows, senderIdentity).map((system) => describeSystem(system, location));
+  return { devices: trees.flatMap((tree) => tree.devices), metrics: trees.flatMap((tree) => tree.metrics) };
 }
