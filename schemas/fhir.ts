@@ -103,6 +103,13 @@ const observationComponent = z
     message: 'a component has either valueQuantity or dataAbsentReason, not both, not neither',
   });
 
+/** Results whose code the terminology table does not know are published as they came, with this tag. */
+export const unmappedCodeTag = { system: systems.gatewayTag, code: 'unmapped-code' } as const;
+
+function isTaggedUnmapped(value: z.infer<typeof meta> | undefined): boolean {
+  return value?.tag?.some((t) => t.system === unmappedCodeTag.system && t.code === unmappedCodeTag.code) ?? false;
+}
+
 export const observationStatus = z.enum([
   'registered',
   'preliminary',
@@ -123,7 +130,7 @@ export const observation = z
     identifier: z.array(identifier).min(1),
     status: observationStatus,
     category: z.array(codeableConcept).min(1).optional(),
-    code: mdcCoded,
+    code: codeableConcept,
     subject: reference.optional(),
     effectiveDateTime: fhirDateTime,
     valueQuantity: ucumQuantity.optional(),
@@ -132,6 +139,10 @@ export const observation = z
     referenceRange: z.array(referenceRange).min(1).optional(),
     device: reference,
     component: z.array(observationComponent).min(1).optional(),
+  })
+  .refine((o) => o.code.coding.some((c) => c.system === systems.mdc) || isTaggedUnmapped(o.meta), {
+    message: 'code must carry an MDC coding (HL7 PoCD IG), unless the Observation is tagged unmapped-code (a device-local code published as it came)',
+    path: ['code'],
   })
   .refine(
     (o) =>

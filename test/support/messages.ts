@@ -24,11 +24,11 @@ export function pcd01Message(options: TestMessageOptions): string {
     'PV1||I|ICU^BED07^1',
     `OBR|1|${options.controlId}^MONITOR_GW^${eui}^EUI-64|${options.controlId}^MONITOR_GW^${eui}^EUI-64|182777000^monitoring of patient^SCT|||${time}`,
     `OBX|1||69965^MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS^MDC|1.0.0.0|||||||X|||||||${eui}^Philips^${eui}^EUI-64`,
-    `OBX|2|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.1.1.1|${options.spo2 ?? '97'}|262688^MDC_DIM_PERCENT^MDC|90-100||||F|||${time}||AMEAS^auto-measurement^MDC|${eui}^Philips^${eui}^EUI-64`,
-    `OBX|3|NM|149530^MDC_PULS_OXIM_PULS_RATE^MDC|1.1.1.2|72|264864^MDC_DIM_BEAT_PER_MIN^MDC|50-120||||F|||${time}||AMEAS^auto-measurement^MDC|${eui}^Philips^${eui}^EUI-64`,
-    `OBX|4|NM|150021^MDC_PRESS_BLD_NONINV_SYS^MDC|1.2.1.1|120|266016^MDC_DIM_MMHG^MDC|||||F|||${time}||AMEAS^auto-measurement^MDC|${eui}^Philips^${eui}^EUI-64`,
-    `OBX|5|NM|150022^MDC_PRESS_BLD_NONINV_DIA^MDC|1.2.1.2|80|266016^MDC_DIM_MMHG^MDC|||||F|||${time}||AMEAS^auto-measurement^MDC|${eui}^Philips^${eui}^EUI-64`,
-    `OBX|6|NM|150023^MDC_PRESS_BLD_NONINV_MEAN^MDC|1.2.1.3|93|266016^MDC_DIM_MMHG^MDC|||||F|||${time}||AMEAS^auto-measurement^MDC|${eui}^Philips^${eui}^EUI-64`,
+    `OBX|2|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.1.1.1|${options.spo2 ?? '97'}|262688^MDC_DIM_PERCENT^MDC|90-100||||F|||${time}|||AMEAS^auto-measurement^MDC|${eui}^Philips^${eui}^EUI-64`,
+    `OBX|3|NM|149530^MDC_PULS_OXIM_PULS_RATE^MDC|1.1.1.2|72|264864^MDC_DIM_BEAT_PER_MIN^MDC|50-120||||F|||${time}|||AMEAS^auto-measurement^MDC|${eui}^Philips^${eui}^EUI-64`,
+    `OBX|4|NM|150021^MDC_PRESS_BLD_NONINV_SYS^MDC|1.2.1.1|120|266016^MDC_DIM_MMHG^MDC|||||F|||${time}|||AMEAS^auto-measurement^MDC|${eui}^Philips^${eui}^EUI-64`,
+    `OBX|5|NM|150022^MDC_PRESS_BLD_NONINV_DIA^MDC|1.2.1.2|80|266016^MDC_DIM_MMHG^MDC|||||F|||${time}|||AMEAS^auto-measurement^MDC|${eui}^Philips^${eui}^EUI-64`,
+    `OBX|6|NM|150023^MDC_PRESS_BLD_NONINV_MEAN^MDC|1.2.1.3|93|266016^MDC_DIM_MMHG^MDC|||||F|||${time}|||AMEAS^auto-measurement^MDC|${eui}^Philips^${eui}^EUI-64`,
   ];
   return `${segments.join('\r')}\r`;
 }
