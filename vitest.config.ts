@@ -5,5 +5,6 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'adapters/**/*.test.ts', 'schemas/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 180_000,
+    globalSetup: ['test/support/global-setup.ts'],
   },
 });

@@ -1,0 +1,89 @@
+/**
+ * Helpers for tests that talk to the real broker provided by test/support/global-setup.ts.
+ */
+import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel, type IHeaders } from 'kafkajs';
+import { inject } from 'vitest';
+
+export interface KafkaRecord {
+  key: string | null;
+  /** UTF-8; a tombstone (null value) reads as ''. */
+  value: string;
+  /** UTF-8; when a header key repeats, the last value wins (like Java's Headers.lastHeader). */
+  headers: Record<string, string>;
+  partition: number;
+  /** kafkajs' int64 offset string, comparable with a producer's RecordMetadata.baseOffset. */
+  offset: string;
+}
+
+/** The brokers of this test run: KAFKA_BROKERS, or the local broker the global setup started. */
+export function kafkaBrokers(): string[] {
+  return [...inject('kafkaBrokers')];
+}
+
+/** A topic name prefix no other test (or earlier run against the same broker) uses; no trailing separator. */
+export function uniqueTopicPrefix(label = 'test'): string {
+  const safeLabel = label.replace(/[^a-zA-Z0-9_-]/g, '-');
+  return `${safeLabel}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * Reads `topic` from the beginning with a fresh consumer group until `expected` records arrived or
+ * `timeoutMs` passed, then returns what was read (the test asserts). To assert that nothing
+ * arrives, ask for `expected: 1` with a short timeout and expect an empty result.
+ */
+export async function readAll(
+  brokers: readonly string[],
+  topic: string,
+  options: { expected: number; timeoutMs: number },
+): Promise<KafkaRecord[]> {
+  const kafka = new Kafka({ clientId: 'vitalbridge-test-reader', brokers: [...brokers], logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({
+    groupId: `test-reader-${randomBytes(6).toString('hex')}`,
+    // Short fetch waits so a reader that is done is not held up by a long poll on disconnect.
+    maxWaitTimeInMs: 250,
+  });
+  const records: KafkaRecord[] = [];
+  let markDone: () => void = () => {};
+  const done = new Promise<void>((resolve) => {
+    markDone = resolve;
+  });
+  const timer = setTimeout(markDone, options.timeoutMs);
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        records.push({
+          key: message.key === null ? null : message.key.toString('utf8'),
+          value: message.value === null ? '' : message.value.toString('utf8'),
+          headers: headersToStrings(message.headers),
+          partition,
+          offset: message.offset,
+        });
+        if (records.length >= options.expected) markDone();
+      },
+    });
+    if (records.length >= options.expected) markDone();
+    await done;
+  } finally {
+    clearTimeout(timer);
+    await consumer.disconnect().catch(() => {});
+  }
+  return records.slice().sort((a, b) => a.partition - b.partition || compareOffsets(a.offset, b.offset));
+}
+
+function headersToStrings(headers: IHeaders | undefined): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value === undefined) continue;
+    const last = Array.isArray(value) ? value[value.length - 1] : value;
+    if (last !== undefined) result[name] = last.toString();
+  }
+  return result;
+}
+
+function compareOffsets(a: string, b: string): number {
+  const difference = BigInt(a) - BigInt(b);
+  return difference === 0n ? 0 : difference < 0n ? -1 : 1;
+}
