@@ -11,7 +11,7 @@ import { validateResource } from '../../src/validation/validate-resource.ts';
 import type { FhirResource, Observation } from '../../schemas/fhir.ts';
 import { assertValidFhirR4 } from '../support/fhir-validator.ts';
 import { rawMllpConnection, startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
-import { kafkaBrokers, readAll, type KafkaRecord } from '../support/kafka.ts';
+import { kafkaBrokers, readAll } from '../support/kafka.ts';
 import { pcd01Message } from '../support/messages.ts';
 
 let gw: TestGateway;
@@ -35,10 +35,14 @@ async function send(message: string) {
   return ack;
 }
 
-function resourcesFor(records: KafkaRecord[], messageId: string): { record: KafkaRecord; resource: FhirResource }[] {
-  return records
-    .filter((r) => r.headers['source-message-id'] === messageId)
-    .map((record) => ({ record, resource: JSON.parse(record.value) as FhirResource }));
+/** Reads the records made from one message (by MSH-10) and parses their FHIR values. */
+async function recordsOf(topic: string, messageId: string, expected: number) {
+  const records = await readAll(gw.brokers, topic, {
+    expected,
+    timeoutMs: 15_000,
+    where: (record) => record.headers['source-message-id'] === messageId,
+  });
+  return records.map((record) => ({ record, resource: JSON.parse(record.value) as FhirResource }));
 }
 
 describe('PCD-01 ORU^R01 over MLLP to FHIR on Kafka', () => {
@@ -49,8 +53,8 @@ describe('PCD-01 ORU^R01 over MLLP to FHIR on Kafka', () => {
     expect(ack.messageType).toBe('ACK^R01^ACK');
 
     // The ACK came back, so the records must already be readable: no waiting for them to "arrive".
-    const observations = resourcesFor(await readAll(gw.brokers, gw.topics.observation, { expected: 3, timeoutMs: 15_000 }), 'E2E-ACCEPT-1');
-    const devices = resourcesFor(await readAll(gw.brokers, gw.topics.device, { expected: 1, timeoutMs: 15_000 }), 'E2E-ACCEPT-1');
+    const observations = await recordsOf(gw.topics.observation, 'E2E-ACCEPT-1', 3);
+    const devices = await recordsOf(gw.topics.device, 'E2E-ACCEPT-1', 1);
     expect(observations).toHaveLength(3); // SpO2, pulse rate, one NIBP panel
     expect(devices.length).toBeGreaterThanOrEqual(1);
 
@@ -98,7 +102,7 @@ describe('PCD-01 ORU^R01 over MLLP to FHIR on Kafka', () => {
     const message = pcd01Message({ controlId: 'E2E-RESEND-1', spo2: '95', time: '20240501124000+0200' });
     expect((await send(message)).code).toBe('CA');
     expect((await send(message)).code).toBe('CA');
-    const records = resourcesFor(await readAll(gw.brokers, gw.topics.observation, { expected: 6, timeoutMs: 15_000 }), 'E2E-RESEND-1');
+    const records = await recordsOf(gw.topics.observation, 'E2E-RESEND-1', 6);
     expect(records).toHaveLength(6);
     const ids = records.map(({ resource }) => resource.id);
     expect(new Set(ids).size).toBe(3);
@@ -110,10 +114,13 @@ describe('PCD-01 ORU^R01 over MLLP to FHIR on Kafka', () => {
     expect(ack.code).toBe('AE');
     expect(ack.errors[0]?.applicationCode).toBe('hl7_missing_msh');
     expect(ack.errors[0]?.hl7Code).toBe('100');
-    const deadLetters = await readAll(gw.brokers, gw.topics.deadLetter, { expected: 1, timeoutMs: 15_000 });
-    const letter = deadLetters.map((r) => ({ record: r, value: JSON.parse(r.value) })).find(
-      ({ value }) => Buffer.from(value.raw.data, 'base64').toString('utf8') === garbage,
-    );
+    const deadLetters = await readAll(gw.brokers, gw.topics.deadLetter, {
+      expected: 1,
+      timeoutMs: 15_000,
+      where: (record) => Buffer.from(JSON.parse(record.value).raw.data, 'base64').toString('utf8') === garbage,
+    });
+    expect(deadLetters).toHaveLength(1);
+    const letter = deadLetters.map((r) => ({ record: r, value: JSON.parse(r.value) }))[0];
     expect(letter?.record.headers['error-code']).toBe('hl7_missing_msh');
     expect(letter?.value.error).toMatchObject({ code: 'hl7_missing_msh', stage: 'parse', retryable: false });
     expect(letter?.value.outcome.resourceType).toBe('OperationOutcome');
@@ -124,8 +131,12 @@ describe('PCD-01 ORU^R01 over MLLP to FHIR on Kafka', () => {
     const ack = await send(pcd01Message({ controlId: 'E2E-ADT-1', mode: 'original', messageType: 'ADT^A01^ADT_A01' }));
     expect(ack.code).toBe('AR');
     expect(ack.errors[0]?.applicationCode).toBe('hl7_unsupported_message_type');
-    const letters = await readAll(gw.brokers, gw.topics.deadLetter, { expected: 2, timeoutMs: 15_000 });
-    expect(letters.some((r) => r.headers['source-message-id'] === 'E2E-ADT-1')).toBe(true);
+    const letters = await readAll(gw.brokers, gw.topics.deadLetter, {
+      expected: 1,
+      timeoutMs: 15_000,
+      where: (record) => record.headers['source-message-id'] === 'E2E-ADT-1',
+    });
+    expect(letters).toHaveLength(1);
   });
 
   it('answers a bad numeric value with AE naming the OBX, and the listener keeps serving', async () => {

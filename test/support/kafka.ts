@@ -30,12 +30,13 @@ export function uniqueTopicPrefix(label = 'test'): string {
 /**
  * Reads `topic` from the beginning with a fresh consumer group until `expected` records arrived or
  * `timeoutMs` passed, then returns what was read (the test asserts). To assert that nothing
- * arrives, ask for `expected: 1` with a short timeout and expect an empty result.
+ * arrives, ask for `expected: 1` with a short timeout and expect an empty result. `where` keeps
+ * only the records a test is about (e.g. one message's), so earlier records on the topic do not count.
  */
 export async function readAll(
   brokers: readonly string[],
   topic: string,
-  options: { expected: number; timeoutMs: number },
+  options: { expected: number; timeoutMs: number; where?: (record: KafkaRecord) => boolean },
 ): Promise<KafkaRecord[]> {
   const kafka = new Kafka({ clientId: 'vitalbridge-test-reader', brokers: [...brokers], logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({
@@ -54,13 +55,14 @@ export async function readAll(
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
       eachMessage: async ({ partition, message }) => {
-        records.push({
+        const record: KafkaRecord = {
           key: message.key === null ? null : message.key.toString('utf8'),
           value: message.value === null ? '' : message.value.toString('utf8'),
           headers: headersToStrings(message.headers),
           partition,
           offset: message.offset,
-        });
+        };
+        if (options.where === undefined || options.where(record)) records.push(record);
         if (records.length >= options.expected) markDone();
       },
     });
