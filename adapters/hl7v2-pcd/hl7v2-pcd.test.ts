@@ -8,9 +8,7 @@ import { assertValidFhirR4 } from '../../test/support/fhir-validator.ts';
 import adapter from './index.ts';
 import { hl7v2PcdConfigSchema } from './config.ts';
 import { decodeEscapeSequence } from './escapes.ts';
-import { normalizePcd01, type Pcd01Normalized } from './normalize.ts';
-import * as terminologyTable from '../../src/terminology/index.ts';
-import type { TerminologyLookups } from '../../src/fhir/index.ts';
+import type { Pcd01Normalized } from './normalize.ts';
 import { observationStatusByResultStatus } from './result-status.ts';
 
 defineFixtureTests({
@@ -442,17 +440,11 @@ describe('config', () => {
   });
 });
 
-describe('IHE PCD TF-2 E.1.1 (fixtures/philips-tf2-e1-1) once the table knows milliseconds', () => {
-  // The fixture expects unknown_unit today: its QT rows send 264338 MDC_DIM_MILLI_SEC, which the
-  // terminology table lacks. With that one unit row added (UCUM "ms"), the whole message maps:
-  const withMilliseconds: TerminologyLookups = {
-    ...terminologyTable,
-    findUnit: (query) =>
-      terminologyTable.findUnit(query) ??
-      (query.mdcCode === 264338 ? { mdcCode: 264338, refId: 'MDC_DIM_MILLI_SEC', ucum: 'ms', display: 'ms', source: 'test' } : undefined),
-  };
+describe('IHE PCD TF-2 E.1.1 (fixtures/philips-tf2-e1-1), mapping by mapping', () => {
+  // The fixture checks the whole output; this names what each part of it means. The QT rows send
+  // 264338 MDC_DIM_MILLI_SEC, which the terminology table maps to UCUM "ms".
   const input = readFileSync(new URL('./fixtures/philips-tf2-e1-1/input.hl7', import.meta.url));
-  const result = normalizePcd01(adapter.parse(input), { config: hl7v2PcdConfigSchema.parse({}), receivedAt: fixtureReceivedAt }, withMilliseconds);
+  const result = normalize(input);
   const all = devices(result);
   const deviceByType = (code: string) => all.find((d) => d.type?.coding[0]?.code === code)!;
   const ref = (device: Device) => ({ reference: `Device/${device.id}` });
