@@ -5,6 +5,9 @@
  * - `expected.json`: the Normalized result (resources with their keys), or
  *   `expected-error.json`: `{ "code": <catalogue code>, "location"?: <HL7 ERR-2 location> }`;
  * - optionally `config.json`: the adapter config for this case (default `{}`, i.e. the defaults).
+ * - byte-stream adapters: `input.hex` (hex text) or raw `input.*`, optionally `binding.json` (the
+ *   configured device), and `expected.json` holding a `StreamFixtureResult`: frames, discards, per-frame
+ *   errors and resources (a stream case never has expected-error.json: bad bytes are results too).
  *
  * Every published resource is also checked with our strict schemas and, when given, by `checkResource`
  * (e.g. the full-spec FHIR validator). Expected files are written and checked by hand against the
@@ -16,7 +19,7 @@ import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../errors/catalogue.ts';
 import { validateResource } from '../validation/validate-resource.ts';
 import type { FhirResource } from '../../schemas/fhir.ts';
-import type { AdapterDefinition, Normalized } from './define-adapter.ts';
+import type { AdapterDefinition, DeviceBinding, Normalized, StreamFramerEvent } from './define-adapter.ts';
 
 export interface FixtureRunOptions<Config, Parsed> {
   readonly adapter: AdapterDefinition<Config, Parsed>;
@@ -29,12 +32,76 @@ export interface FixtureRunOptions<Config, Parsed> {
 }
 
 export const fixtureReceivedAt = new Date('2024-01-01T00:00:00.000Z');
+export const fixtureBinding: DeviceBinding = { deviceId: 'fixture-device' };
+
+/**
+ * `input.hex` is hex text (whitespace and `#` comments ignored) so binary captures stay readable
+ * in review; any other `input.*` is the raw bytes.
+ */
+function readInput(path: string): Buffer {
+  if (!path.endsWith('.hex')) return readFileSync(path);
+  const hex = readFileSync(path, 'utf8').replace(/#.*$/gm, '').replace(/\s+/g, '');
+  if (!/^([0-9a-fA-F]{2})*$/.test(hex)) throw new Error(`${path}: not an even number of hex digits`);
+  return Buffer.from(hex, 'hex');
+}
+
+/**
+ * What a byte-stream case produces: the input is framed (in one push, and again byte by byte: both
+ * must agree), every frame parsed and normalized, and everything the framer discarded or a frame
+ * failed with is listed, so a fixture pins bad bytes as exactly as good ones.
+ */
+export interface StreamFixtureResult {
+  readonly frames: number;
+  readonly discarded: readonly { readonly code: string; readonly bytes: number }[];
+  readonly errors: readonly { readonly frame: number; readonly code: string }[];
+  readonly resources: Normalized['resources'];
+  readonly unmappedCodes: readonly string[];
+}
+
+export function runStreamFixtureCase<Config, Parsed>(
+  adapter: AdapterDefinition<Config, Parsed>,
+  fixture: FixtureCase,
+  receivedAt: Date = fixtureReceivedAt,
+): StreamFixtureResult {
+  const stream = adapter.stream;
+  if (stream === undefined) throw new Error(`${adapter.name} is not a byte-stream adapter`);
+  const config = adapter.config.parse(fixture.config);
+  const events = stream.createFramer(config).push(fixture.input);
+  const byteByByte = stream.createFramer(config);
+  const eventsByByte = [...fixture.input].flatMap((byte) => byteByByte.push(Buffer.from([byte])));
+  const summary = (list: StreamFramerEvent[]) => list.map((e) => (e.kind === 'frame' ? `frame:${e.bytes.toString('hex')}` : `discarded:${e.code}`));
+  expect(summary(eventsByByte), 'framing byte by byte gives the same frames and discards').toEqual(summary(events));
+
+  const discarded: { code: string; bytes: number }[] = [];
+  const errors: { frame: number; code: string }[] = [];
+  const resources: Normalized['resources'][number][] = [];
+  const unmappedCodes: string[] = [];
+  let frames = 0;
+  for (const event of events) {
+    if (event.kind === 'discarded') {
+      discarded.push({ code: event.code, bytes: event.bytes.length });
+      continue;
+    }
+    frames += 1;
+    try {
+      const normalized = adapter.normalize(adapter.parse(event.bytes), { config, receivedAt, binding: fixture.binding });
+      resources.push(...normalized.resources);
+      unmappedCodes.push(...normalized.unmappedCodes);
+    } catch (error) {
+      if (!(error instanceof GatewayError)) throw error;
+      errors.push({ frame: frames, code: error.code });
+    }
+  }
+  return { frames, discarded, errors, resources, unmappedCodes };
+}
 
 export interface FixtureCase {
   readonly name: string;
   readonly dir: string;
   readonly input: Buffer;
   readonly config: unknown;
+  /** Byte-stream adapters: the configured device (binding.json; default `fixtureBinding`). */
+  readonly binding: DeviceBinding;
   readonly expected: { readonly kind: 'result'; readonly value: unknown } | { readonly kind: 'error'; readonly code: string; readonly location?: unknown };
 }
 
@@ -58,7 +125,8 @@ export function readFixtureCases(fixturesDir: string): FixtureCase[] {
       } else {
         expected = { kind: 'result', value: readJson(join(dir, 'expected.json')) };
       }
-      return { name, dir, input: readFileSync(join(dir, inputFile)), config, expected };
+      const binding = files.includes('binding.json') ? (readJson(join(dir, 'binding.json')) as DeviceBinding) : fixtureBinding;
+      return { name, dir, input: readInput(join(dir, inputFile)), config, binding, expected };
     });
 }
 
@@ -77,6 +145,15 @@ export function defineFixtureTests<Config, Parsed>(options: FixtureRunOptions<Co
   describe(`${options.adapter.name} fixtures`, () => {
     for (const fixture of readFixtureCases(options.fixturesDir)) {
       it(fixture.name, async () => {
+        if (options.adapter.stream !== undefined) {
+          const result = runStreamFixtureCase(options.adapter, fixture, options.receivedAt);
+          expect(JSON.parse(JSON.stringify(result))).toEqual(fixture.expected.kind === 'result' ? fixture.expected.value : { error: fixture.expected });
+          for (const { resource } of result.resources) {
+            validateResource(resource);
+            await options.checkResource?.(resource);
+          }
+          return;
+        }
         const run = () => runFixtureCase(options.adapter, fixture, options.receivedAt);
         if (fixture.expected.kind === 'error') {
           let thrown: unknown;
