@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { dataAbsentReason, interpretation, vitalSignsCategory } from './codings.ts';
+import { unmappedCodeTag as schemaUnmappedCodeTag } from '../../schemas/fhir.ts';
+import { dataAbsentReason, interpretation, unmappedCodeTag, vitalSignsCategory } from './codings.ts';
 import { dataAbsentReasonCodes, interpretationCodes } from './reading.ts';
 
 interface Concept {
@@ -49,5 +50,9 @@ describe('fixed codings', () => {
   it('the vital-signs category display is R4 4.0.1', () => {
     const published = displaysOf('valuesets.json', 'http://terminology.hl7.org/CodeSystem/observation-category');
     expect(vitalSignsCategory.coding[0]?.display).toBe(published.get('vital-signs'));
+  });
+
+  it("the unmapped-code tag is the schema's (system and code defined once) plus a display", () => {
+    expect(unmappedCodeTag).toEqual({ ...schemaUnmappedCodeTag, display: 'Code not in the Vitalbridge terminology table' });
   });
 });

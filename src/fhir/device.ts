@@ -5,6 +5,7 @@
  */
 import { systems, type Coding, type Device } from '../../schemas/fhir.ts';
 import type { NormalizedResource } from '../adapter-kit/define-adapter.ts';
+import { localCodeSystem } from './codings.ts';
 import { deviceIdentifier } from './device-identity.ts';
 import type { CodeRef, DeviceDescription } from './reading.ts';
 import { uuidIdentifier } from './resource-identity.ts';
@@ -17,8 +18,10 @@ function typeCoding(type: CodeRef): Coding | undefined {
       : { system: systems.mdc, code: String(type.mdcCode), display: type.refId };
   }
   const local = type.localCode;
-  if (local?.system === undefined) return undefined;
-  return local.display === undefined ? { system: local.system, code: local.code } : { system: local.system, code: local.code, display: local.display };
+  if (local === undefined) return undefined;
+  // The same FHIR system as a local metric code (codings.ts localCodeSystem).
+  const system = localCodeSystem(local.system);
+  return local.display === undefined ? { system, code: local.code } : { system, code: local.code, display: local.display };
 }
 
 export function buildDevice(description: DeviceDescription): NormalizedResource {

@@ -37,4 +37,4 @@ export {
 export { parseDecimal } from './decimal.ts';
 export { resolveUnit, type UcumUnit } from './units.ts';
 export { defaultTerminology, type TerminologyLookups } from './terminology-lookups.ts';
-export { unmappedCodeTag } from './codings.ts';
+export { localCodeSystem, localCodeSystemPrefix, unmappedCodeTag } from './codings.ts';

@@ -130,17 +130,67 @@ describe('codes the table does not know', () => {
     expect(built.unmappedCodes).toEqual(['urn:iso:std:iso:11073:10101|147232']);
   });
 
-  it('keeps a local code beside the MDC one', () => {
+  it('keeps a local code beside the MDC one, its system made a URI', () => {
     const [o] = build([reading({ metric: { mdcCode: 150456, localCode: { system: '99ACME', code: 'SPO2', display: 'Sat' } } })]);
-    expect(o?.code.coding.at(-1)).toEqual({ system: '99ACME', code: 'SPO2', display: 'Sat' });
+    expect(o?.code.coding.at(-1)).toEqual({ system: 'urn:vitalbridge:local-code:99ACME', code: 'SPO2', display: 'Sat' });
+    expect(o?.meta).toBeUndefined();
   });
 
-  it('cannot publish a local code alone (PoCD requires MDC) but reports it', () => {
-    const local = reading({ metric: { localCode: { system: '99ACME', code: 'X1' } } });
+  it('publishes a local code alone as it came: no MDC coding, tagged unmapped-code, no vital-signs category, reported', () => {
+    const local = reading({ metric: { localCode: { system: '99ACME', code: 'PVI', display: 'Pleth variability index' } } });
     const built = buildObservations([local], options);
+    const [o] = build([local]);
+    expect(built.resources).toHaveLength(1);
+    expect(o?.code).toEqual({ coding: [{ system: 'urn:vitalbridge:local-code:99ACME', code: 'PVI', display: 'Pleth variability index' }] });
+    expect(o?.meta?.tag).toEqual([{ system: 'urn:vitalbridge:tag', code: 'unmapped-code', display: 'Code not in the Vitalbridge terminology table' }]);
+    expect(o?.category).toBeUndefined();
+    expect(o?.valueQuantity).toEqual({ value: 97, unit: '%', system: 'http://unitsofmeasure.org', code: '%' });
+    expect(built.withoutMdcCode).toEqual([]);
+    expect(built.unmappedCodes).toEqual(['urn:vitalbridge:local-code:99ACME|PVI']);
+  });
+
+  it('is refused by the schema without the unmapped-code tag', () => {
+    const [o] = build([reading({ metric: { localCode: { system: '99ACME', code: 'PVI' } } })]);
+    const { meta: _meta, ...untagged } = o!;
+    expect(observationSchema.safeParse(untagged).success).toBe(false);
+  });
+
+  it("names the local code's system: an OID as urn:oid, a URI as it is, any other name under urn:vitalbridge:local-code", () => {
+    const systemOf = (system: string | undefined) =>
+      build([reading({ metric: { localCode: { ...(system !== undefined ? { system } : {}), code: 'X1' } } })])[0]?.code.coding[0]?.system;
+    expect(systemOf('1.2.840.10004.1.1.1.0.0.1')).toBe('urn:oid:1.2.840.10004.1.1.1.0.0.1');
+    expect(systemOf('urn:oid:1.2.3.4')).toBe('urn:oid:1.2.3.4');
+    expect(systemOf('http://acme.example/codes')).toBe('http://acme.example/codes');
+    expect(systemOf('99ACME')).toBe('urn:vitalbridge:local-code:99ACME');
+    expect(systemOf('ACME CODES')).toBe('urn:vitalbridge:local-code:ACME%20CODES');
+    expect(systemOf(undefined)).toBe('urn:vitalbridge:local-code');
+  });
+
+  it('gives a local code its own stable id, apart from an MDC code at the same place', () => {
+    const local = reading({ metric: { localCode: { system: '99ACME', code: '150456' } } });
+    const [first] = build([local]);
+    const [again] = build([{ ...local, metric: { localCode: { system: '99ACME', code: '150456', display: 'other text' } } }]);
+    const [mdc] = build([reading()]);
+    expect(again?.id).toBe(first?.id);
+    expect(mdc?.id).not.toBe(first?.id);
+  });
+
+  it('still refuses a local code whose unit does not map to UCUM (unknown_unit)', () => {
+    const location = { segment: 'OBX', sequence: 2, field: 6 };
+    const attempt = () => build([reading({ metric: { localCode: { system: '99ACME', code: 'PVI' } }, unit: { ucum: 'furlong', location } })]);
+    expect(attempt).toThrow(GatewayError);
+    try {
+      attempt();
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'unknown_unit', location });
+    }
+  });
+
+  it('cannot publish a reading with no code at all (an MDC reference id alone the table does not know)', () => {
+    const refIdOnly = reading({ metric: { refId: 'MDC_NOT_IN_THE_TABLE' } });
+    const built = buildObservations([refIdOnly], options);
     expect(built.resources).toEqual([]);
-    expect(built.withoutMdcCode).toEqual([local]);
-    expect(built.unmappedCodes).toEqual(['99ACME|X1']);
+    expect(built.withoutMdcCode).toEqual([refIdOnly]);
   });
 
   it('reports each unmapped code once', () => {

@@ -1,7 +1,9 @@
 /**
  * Readings to FHIR R4 Observations, following the HL7 PoCD IG and the R4 vital-signs profile:
  * - code: the MDC coding (system urn:iso:std:iso:11073:10101, code10, display = reference id), plus
- *   LOINC where the terminology table maps one, plus a local code as sent;
+ *   LOINC where the terminology table maps one, plus a local code as sent; a code the table does not
+ *   know (an unknown MDC code, or a local code with no MDC code at all) is published as it came,
+ *   tagged unmapped-code and reported in unmappedCodes, never dropped;
  * - category vital-signs where the table says the metric is a vital sign and the subject is a patient
  *   (R4: an Observation with that category SHALL conform to the vital-signs profile, whose subject is a
  *   Patient, so a device-only subject cannot claim it);
@@ -13,9 +15,9 @@ import { GatewayError } from '../errors/catalogue.ts';
 import { systems, type CodeableConcept, type Coding, type Observation, type Reference, type UcumQuantity } from '../../schemas/fhir.ts';
 import type { NormalizedResource } from '../adapter-kit/define-adapter.ts';
 import type { MetricTerm, PanelTerm } from '../terminology/index.ts';
-import { dataAbsentReason, interpretation, unmappedCodeTag, vitalSignsCategory } from './codings.ts';
+import { dataAbsentReason, interpretation, localCodeSystem, unmappedCodeTag, vitalSignsCategory } from './codings.ts';
 import { parseDecimal } from './decimal.ts';
-import type { CodeRef, Reading, ReadingSubject, ReadingValue } from './reading.ts';
+import type { CodeRef, LocalCode, Reading, ReadingSubject, ReadingValue } from './reading.ts';
 import { observationResourceId, uuidIdentifier } from './resource-identity.ts';
 import { defaultTerminology, type TerminologyLookups } from './terminology-lookups.ts';
 import { resolveUnit, type UcumUnit } from './units.ts';
@@ -28,11 +30,15 @@ export interface ObservationOptions {
 
 export interface BuiltObservations {
   readonly resources: readonly NormalizedResource[];
-  /** Codes published as sent because the table does not know them, as `system|code`, each once. */
+  /**
+   * Codes published as sent because the table does not know them, as `system|code` with the FHIR
+   * system they were published under, each once.
+   */
   readonly unmappedCodes: readonly string[];
   /**
-   * Readings with no MDC code at all (a local code alone): PoCD requires an MDC coding in every
-   * Observation.code, so they cannot be published; their codes are in `unmappedCodes` too.
+   * Readings that carry no code a FHIR Coding can hold: no MDC code10 (sent, or found in the table by
+   * reference id) and no code of another system, only an MDC reference id the table does not know.
+   * They cannot be published. (A local code alone is published, tagged unmapped-code.)
    */
   readonly withoutMdcCode: readonly Reading[];
 }
@@ -40,10 +46,11 @@ export interface BuiltObservations {
 interface CodedMetric {
   /** What the metric contributes to the resource id. */
   readonly idKey: string;
-  readonly mdcCode: number;
+  /** Undefined for a local code published without an MDC coding. */
+  readonly mdcCode: number | undefined;
   readonly concept: CodeableConcept;
   readonly vitalSign: boolean;
-  /** `system|code` when the table does not know the MDC code. */
+  /** `system|code` when the table does not know the code (an MDC code, or a local code alone). */
   readonly unmapped: string | undefined;
 }
 
@@ -60,14 +67,10 @@ function loincCodings(term: MetricTerm | PanelTerm | undefined, terminology: Ter
   return loincs.map((loinc) => ({ system: systems.loinc, code: loinc.code, display: loinc.display }));
 }
 
-function localCoding(metric: CodeRef): Coding[] {
-  const local = metric.localCode;
-  if (local?.system === undefined) return [];
-  return [local.display === undefined ? { system: local.system, code: local.code } : { system: local.system, code: local.code, display: local.display }];
-}
-
-function localToken(metric: CodeRef): string | undefined {
-  return metric.localCode === undefined ? undefined : `${metric.localCode.system ?? ''}|${metric.localCode.code}`;
+/** A code of another system as sent (display = the sender's text), its system made a FHIR URI (localCodeSystem). */
+function localCoding(local: LocalCode): Coding {
+  const system = localCodeSystem(local.system);
+  return local.display === undefined ? { system, code: local.code } : { system, code: local.code, display: local.display };
 }
 
 function findTerm(metric: CodeRef, terminology: TerminologyLookups): MetricTerm | undefined {
@@ -80,11 +83,23 @@ function findTerm(metric: CodeRef, terminology: TerminologyLookups): MetricTerm 
 function codeMetric(metric: CodeRef, terminology: TerminologyLookups): CodedMetric | undefined {
   const term = findTerm(metric, terminology);
   const mdcCode = term?.mdcCode ?? metric.mdcCode;
-  if (mdcCode === undefined) return undefined;
+  const local = metric.localCode === undefined ? undefined : localCoding(metric.localCode);
+  if (mdcCode === undefined) {
+    if (local === undefined) return undefined;
+    // A device-local code alone: published as it came, tagged, counted (schemas/fhir.ts allows an
+    // Observation without MDC coding only with the unmapped-code tag).
+    return {
+      idKey: `local:${JSON.stringify([local.system, local.code])}`,
+      mdcCode: undefined,
+      concept: { coding: [local] },
+      vitalSign: false,
+      unmapped: `${local.system}|${local.code}`,
+    };
+  }
   return {
     idKey: `mdc:${mdcCode}`,
     mdcCode,
-    concept: { coding: [mdcCoding(mdcCode, term?.refId ?? metric.refId), ...loincCodings(term, terminology), ...localCoding(metric)] },
+    concept: { coding: [mdcCoding(mdcCode, term?.refId ?? metric.refId), ...loincCodings(term, terminology), ...(local !== undefined ? [local] : [])] },
     vitalSign: term?.vitalSign === true,
     unmapped: term === undefined ? mdcToken(mdcCode) : undefined,
   };
@@ -171,7 +186,8 @@ function parentContainment(containment: string | undefined): string | undefined 
 
 interface PanelMember {
   readonly reading: Reading;
-  readonly coded: CodedMetric;
+  /** Panel parts are MDC-coded: a panel is found by its parts' MDC codes. */
+  readonly coded: CodedMetric & { readonly mdcCode: number };
 }
 
 /**
@@ -216,23 +232,23 @@ export function buildObservations(readings: readonly Reading[], options: Observa
   const unmapped = new Set<string>();
   const withoutMdcCode: Reading[] = [];
   // Output keeps the readings' order; a panel takes the place of its first part.
-  const slots: (PanelMember | { panel: PanelTerm; members: PanelMember[] })[] = [];
+  const slots: ({ reading: Reading; coded: CodedMetric } | { panel: PanelTerm; members: PanelMember[] })[] = [];
   const panelsByGroup = new Map<string, { panel: PanelTerm; members: PanelMember[] }>();
 
   for (const reading of readings) {
     const coded = codeMetric(reading.metric, terminology);
     if (coded === undefined) {
       withoutMdcCode.push(reading);
-      const token = localToken(reading.metric);
-      if (token !== undefined) unmapped.add(token);
       continue;
     }
     if (coded.unmapped !== undefined) unmapped.add(coded.unmapped);
-    const panel = options.bloodPressure === 'panel' ? terminology.findPanelOf(coded.mdcCode) : undefined;
-    if (panel === undefined) {
+    const mdcCode = coded.mdcCode;
+    const panel = options.bloodPressure === 'panel' && mdcCode !== undefined ? terminology.findPanelOf(mdcCode) : undefined;
+    if (panel === undefined || mdcCode === undefined) {
       slots.push({ reading, coded });
       continue;
     }
+    const member: PanelMember = { reading, coded: { ...coded, mdcCode } };
     const groupKey = JSON.stringify([
       reading.source.key,
       reading.source.deviceId,
@@ -243,11 +259,11 @@ export function buildObservations(readings: readonly Reading[], options: Observa
     ]);
     const group = panelsByGroup.get(groupKey);
     if (group === undefined) {
-      const created = { panel, members: [{ reading, coded }] };
+      const created = { panel, members: [member] };
       panelsByGroup.set(groupKey, created);
       slots.push(created);
     } else {
-      group.members.push({ reading, coded });
+      group.members.push(member);
     }
   }
 
