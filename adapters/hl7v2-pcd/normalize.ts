@@ -37,7 +37,8 @@ export interface SkippedObservation {
   readonly code: string;
   /**
    * value-type-not-normalized: only NM is normalized so far (README, "Not yet supported");
-   * no-mdc-code: a local code alone, which PoCD does not allow as an Observation code.
+   * no-mdc-code: only an MDC reference id the table does not know, with no code10 and no local
+   *   code, so there is nothing a consumer could match the result on.
    */
   readonly reason: 'value-type-not-normalized' | 'no-mdc-code';
 }
