@@ -106,12 +106,95 @@ export const localKafkaSchema = z
   .prefault({})
   .describe('The local Kafka broker used when no brokers are configured.');
 
+export const reconnectSchema = z
+  .strictObject({
+    initialDelayMs: z.number().int().min(10).default(500).describe('Delay before the first reconnect attempt.'),
+    maxDelayMs: z.number().int().min(10).default(30_000).describe('Longest delay between reconnect attempts (the back-off cap).'),
+    multiplier: z.number().min(1).max(10).default(2).describe('Growth of the delay per failed attempt.'),
+    jitter: z.number().min(0).max(1).default(0.2).describe('Fraction of each delay randomised either way, so devices do not retry in lockstep.'),
+  })
+  .prefault({})
+  .describe('Reconnect back-off when the port or socket fails or closes: exponential, capped, jittered.');
+
+const serialTransportSchema = z
+  .strictObject({
+    kind: z.literal('serial').describe('A serial port (RS-232 through a USB adapter or a built-in UART).'),
+    path: z.string().min(1).describe('The port, e.g. /dev/ttyUSB0 or /dev/serial/by-id/...; a pty path for simulators.'),
+    baudRate: z.number().int().positive().optional().describe("Baud rate; default: the adapter's serialDefaults."),
+    dataBits: z.union([z.literal(5), z.literal(6), z.literal(7), z.literal(8)]).optional().describe("Data bits; default: the adapter's."),
+    parity: z.enum(['none', 'even', 'odd']).optional().describe("Parity; default: the adapter's."),
+    stopBits: z.union([z.literal(1), z.literal(2)]).optional().describe("Stop bits; default: the adapter's."),
+    rtscts: z.boolean().optional().describe("Hardware flow control (RTS/CTS); default: the adapter's."),
+  })
+  .describe('Serial port transport.');
+
+const tcpClientTransportSchema = z
+  .strictObject({
+    kind: z.literal('tcp-client').describe('The gateway connects to a serial-to-Ethernet terminal server (raw TCP).'),
+    host: z.string().min(1).describe('Terminal server host.'),
+    port: port.min(1).describe('Terminal server TCP port of the device\'s serial line (raw mode).'),
+    keepAliveSeconds: z.number().min(1).default(10).describe('TCP keep-alive probe delay.'),
+    connectTimeoutMs: z.number().int().min(100).default(10_000).describe('How long one connection attempt may take.'),
+  })
+  .describe('TCP client transport (terminal server).');
+
+const tcpServerTransportSchema = z
+  .strictObject({
+    kind: z.literal('tcp-server').describe('The device or its converter connects to the gateway; one device per listener.'),
+    host: z.string().min(1).default('0.0.0.0').describe('Address to listen on.'),
+    port: port.describe('Port to listen on (one device per port).'),
+    keepAliveSeconds: z.number().min(1).default(10).describe('TCP keep-alive probe delay.'),
+  })
+  .describe('TCP server transport (the device connects in).');
+
+export const deviceTransportSchema = z.discriminatedUnion('kind', [serialTransportSchema, tcpClientTransportSchema, tcpServerTransportSchema]);
+
+export const deviceSchema = z
+  .strictObject({
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_" and "-", at most 64')
+      .describe('Unique device id: the record key of its events, the identity when the protocol names none.'),
+    adapter: z.string().min(1).describe('A byte-stream adapter from adapters/index.ts, e.g. masimo-ascii.'),
+    transport: deviceTransportSchema.describe('Where the bytes come from: serial, tcp-client or tcp-server.'),
+    adapterConfig: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe("The adapter's own settings, validated by that adapter's schema (see adapters/<name>/README.md)."),
+    patient: z
+      .strictObject({
+        identifier: z.string().min(1).describe('Patient identifier (e.g. an MRN) the observations are about.'),
+        system: z.string().min(1).optional().describe('Identifier system (a URI), e.g. urn:oid:... of the MRN assigner.'),
+      })
+      .optional()
+      .describe('The patient bound to this device (bed); without it, observations are about the device.'),
+    location: z.string().min(1).optional().describe('Where the device is, e.g. "ICU West, bed 7".'),
+    staleAfterSeconds: z
+      .number()
+      .positive()
+      .optional()
+      .describe("Silence after which the device is reported stale; default 3 x the adapter's expected data interval."),
+    maxQueuedMessages: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(1000)
+      .describe('In-memory limit of messages waiting while Kafka is unavailable; when full the oldest is dropped (logged and counted).'),
+    reconnect: reconnectSchema,
+  })
+  .describe('A device on a serial line or a terminal server.');
+
 export const gatewayConfigSchema = z
   .strictObject({
     mllp: mllpSchema,
     http: httpSchema,
     kafka: kafkaSchema,
     localKafka: localKafkaSchema,
+    devices: z
+      .array(deviceSchema)
+      .default([])
+      .describe('Serial devices: each a byte-stream adapter on a serial port, terminal server (tcp-client) or TCP listener (tcp-server).'),
     log: z
       .strictObject({
         level: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Lowest level written to stdout.'),

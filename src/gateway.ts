@@ -7,6 +7,9 @@ import type { AnyAdapter } from './adapter-kit/define-adapter.ts';
 import { createHttpApi, listenHttp } from './http/http-api.ts';
 import type { Logger } from './observability/log.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
+import type { ResolvedDevice } from './config/load-config.ts';
+import { createDeviceRunner, type DeviceRunner } from './pipeline/device-runner.ts';
+import { DeviceRegistry, type DeviceStatus } from './pipeline/device-state.ts';
 import { createMessageProcessor } from './pipeline/message-processor.ts';
 import type { Publisher } from './publishing/publisher.ts';
 import { createMllpServer } from './transports/mllp/server.ts';
@@ -16,6 +19,8 @@ export interface GatewayHandle {
   readonly mllp: { readonly host: string; readonly port: number };
   readonly http: { readonly host: string; readonly port: number };
   readonly metrics: Metrics;
+  /** The serial devices' states (connected, disconnected, stale, recovered), for the HTTP API. */
+  deviceStates(): DeviceStatus[];
   stop(options?: { graceMs?: number }): Promise<void>;
 }
 
@@ -26,6 +31,8 @@ export async function startGateway(options: {
   publisher: Publisher;
   log: Logger;
   metrics?: Metrics;
+  /** Serial devices (config `devices`, resolved by resolveConfig). */
+  devices?: readonly ResolvedDevice[];
 }): Promise<GatewayHandle> {
   const { config, adapter, publisher, log } = options;
   const metrics = options.metrics ?? createMetrics();
@@ -68,14 +75,31 @@ export async function startGateway(options: {
   const http = await listenHttp(api, config.http.host, config.http.port);
   log.info('http_listening', { host: http.address.address, port: http.address.port });
 
+  const registry = new DeviceRegistry();
+  const runners: DeviceRunner[] = (options.devices ?? []).map((device) =>
+    createDeviceRunner({
+      device,
+      publisher,
+      topics,
+      publishTimeoutMs: config.kafka.publishTimeoutMs,
+      log,
+      metrics,
+      registry,
+    }),
+  );
+  for (const runner of runners) runner.start();
+
   let stopping: Promise<void> | undefined;
   return {
     mllp: mllpAddress,
     http: { host: http.address.address, port: http.address.port },
     metrics,
+    deviceStates: () => registry.list(),
     stop(stopOptions) {
       stopping ??= (async () => {
         log.info('gateway_stopping', {});
+        // Serial devices first: stop sessions, close ports, hand what is queued to Kafka.
+        await Promise.all(runners.map((runner) => runner.stop({ graceMs: Math.min(stopOptions?.graceMs ?? 10_000, 5_000) })));
         await mllp.close({ graceMs: stopOptions?.graceMs ?? 10_000 });
         await new Promise<void>((resolve) => {
           http.server.close(() => resolve());

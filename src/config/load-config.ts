@@ -7,7 +7,9 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { environmentOverrides, gatewayConfigSchema, type GatewayConfig } from '../../schemas/config.ts';
-import { findAdapter, adapterNames } from '../../adapters/index.ts';
+import { adapters as registeredAdapters } from '../../adapters/index.ts';
+import type { AnyAdapter, DeviceBinding } from '../adapter-kit/define-adapter.ts';
+import type { BackoffSettings, TransportSettings } from '../transports/stream/index.ts';
 
 export interface ConfigProblem {
   /** Dotted path in the config, or the environment variable that caused it. */
@@ -15,13 +17,36 @@ export interface ConfigProblem {
   readonly message: string;
 }
 
+/** A configured serial device with everything resolved: its adapter, validated adapter config, line settings. */
+export interface ResolvedDevice {
+  readonly id: string;
+  readonly adapter: AnyAdapter;
+  readonly adapterConfig: unknown;
+  /** Serial settings merged over the adapter's serialDefaults; TCP keep-alive in ms. */
+  readonly transport: TransportSettings;
+  readonly binding: DeviceBinding;
+  readonly staleAfterMs: number;
+  readonly maxQueuedMessages: number;
+  readonly reconnect: BackoffSettings;
+}
+
 export type ConfigResult =
-  | { readonly ok: true; readonly config: GatewayConfig; readonly adapterConfig: unknown }
+  | {
+      readonly ok: true;
+      readonly config: GatewayConfig;
+      readonly adapterConfig: unknown;
+      readonly devices: readonly ResolvedDevice[];
+    }
   | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
-export async function loadConfig(options: { file?: string; env: Environment }): Promise<ConfigResult> {
+export interface ResolveOptions {
+  /** The adapters config may name; default: the registry (adapters/index.ts). Tests add test-only adapters. */
+  readonly adapters?: readonly AnyAdapter[];
+}
+
+export async function loadConfig(options: { file?: string; env: Environment } & ResolveOptions): Promise<ConfigResult> {
   let raw: unknown = {};
   if (options.file !== undefined) {
     try {
@@ -31,11 +56,15 @@ export async function loadConfig(options: { file?: string; env: Environment }): 
       return { ok: false, problems: [{ path: options.file, message: `cannot read config file: ${describe(error)}` }] };
     }
   }
-  return resolveConfig(raw, options.env);
+  return resolveConfig(raw, options.env, options);
 }
 
 /** Pure: raw config object + environment -> validated config or every problem found. */
-export function resolveConfig(raw: unknown, env: Environment): ConfigResult {
+export function resolveConfig(raw: unknown, env: Environment, options: ResolveOptions = {}): ConfigResult {
+  const known = options.adapters ?? registeredAdapters;
+  const findAdapter = (name: string) => known.find((adapter) => adapter.name === name);
+  const adapterNames = (transport: AnyAdapter['transport']) =>
+    known.filter((adapter) => adapter.transport === transport).map((adapter) => adapter.name).join(', ') || '(none yet)';
   const problems: ConfigProblem[] = [];
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return { ok: false, problems: [{ path: '(root)', message: 'the config file must hold a mapping/object' }] };
@@ -61,7 +90,12 @@ export function resolveConfig(raw: unknown, env: Environment): ConfigResult {
     if (adapter === undefined) {
       problems.push({
         path: 'mllp.adapter',
-        message: `unknown adapter "${parsed.data.mllp.adapter}"; registered: ${adapterNames().join(', ')}`,
+        message: `unknown adapter "${parsed.data.mllp.adapter}"; registered MLLP adapters: ${adapterNames('mllp')}`,
+      });
+    } else if (adapter.transport !== 'mllp') {
+      problems.push({
+        path: 'mllp.adapter',
+        message: `"${adapter.name}" is a byte-stream adapter: configure it under devices[], not on the MLLP listener`,
       });
     } else {
       const adapterParsed = adapter.config.safeParse(parsed.data.mllp.adapterConfig);
@@ -70,8 +104,86 @@ export function resolveConfig(raw: unknown, env: Environment): ConfigResult {
     }
   }
 
+  const devices: ResolvedDevice[] = [];
+  if (parsed.success) {
+    const seen = { ids: new Map<string, number>(), endpoints: new Map<string, number>() };
+    parsed.data.devices.forEach((device, index) => {
+      const path = `devices.${index}`;
+      const firstId = seen.ids.get(device.id);
+      if (firstId !== undefined) problems.push({ path: `${path}.id`, message: `"${device.id}" is already the id of devices.${firstId}` });
+      else seen.ids.set(device.id, index);
+      const endpoint =
+        device.transport.kind === 'serial'
+          ? `serial ${device.transport.path}`
+          : device.transport.kind === 'tcp-server' && device.transport.port !== 0
+            ? `tcp-server port ${device.transport.port}`
+            : undefined;
+      if (endpoint !== undefined) {
+        const first = seen.endpoints.get(endpoint);
+        if (first !== undefined) problems.push({ path: `${path}.transport`, message: `${endpoint} is already used by devices.${first} (one device per port)` });
+        else seen.endpoints.set(endpoint, index);
+      }
+
+      const adapter = findAdapter(device.adapter);
+      if (adapter === undefined) {
+        problems.push({ path: `${path}.adapter`, message: `unknown adapter "${device.adapter}"; registered byte-stream adapters: ${adapterNames('byte-stream')}` });
+        return;
+      }
+      if (adapter.stream === undefined) {
+        problems.push({
+          path: `${path}.adapter`,
+          message: `"${adapter.name}" is an MLLP adapter (HL7 v2 over TCP): configure it under mllp.adapter, not as a device; byte-stream adapters: ${adapterNames('byte-stream')}`,
+        });
+        return;
+      }
+      const adapterParsed = adapter.config.safeParse(device.adapterConfig);
+      if (!adapterParsed.success) {
+        problems.push(...zodProblems(adapterParsed.error, `${path}.adapterConfig`));
+        return;
+      }
+      const stream = adapter.stream;
+      const transport: TransportSettings =
+        device.transport.kind === 'serial'
+          ? {
+              kind: 'serial',
+              path: device.transport.path,
+              baudRate: device.transport.baudRate ?? stream.serialDefaults.baudRate,
+              dataBits: device.transport.dataBits ?? stream.serialDefaults.dataBits,
+              parity: device.transport.parity ?? stream.serialDefaults.parity,
+              stopBits: device.transport.stopBits ?? stream.serialDefaults.stopBits,
+              rtscts: device.transport.rtscts ?? stream.serialDefaults.rtscts,
+            }
+          : device.transport.kind === 'tcp-client'
+            ? {
+                kind: 'tcp-client',
+                host: device.transport.host,
+                port: device.transport.port,
+                keepAliveMs: device.transport.keepAliveSeconds * 1000,
+                connectTimeoutMs: device.transport.connectTimeoutMs,
+              }
+            : { kind: 'tcp-server', host: device.transport.host, port: device.transport.port, keepAliveMs: device.transport.keepAliveSeconds * 1000 };
+      if (device.reconnect.maxDelayMs < device.reconnect.initialDelayMs) {
+        problems.push({ path: `${path}.reconnect.maxDelayMs`, message: 'must be at least reconnect.initialDelayMs' });
+      }
+      devices.push({
+        id: device.id,
+        adapter,
+        adapterConfig: adapterParsed.data,
+        transport,
+        binding: {
+          deviceId: device.id,
+          ...(device.patient !== undefined ? { patient: device.patient } : {}),
+          ...(device.location !== undefined ? { location: device.location } : {}),
+        },
+        staleAfterMs: Math.round((device.staleAfterSeconds ?? 3 * stream.expectedIntervalSeconds) * 1000),
+        maxQueuedMessages: device.maxQueuedMessages,
+        reconnect: device.reconnect,
+      });
+    });
+  }
+
   if (problems.length > 0 || !parsed.success) return { ok: false, problems };
-  return { ok: true, config: parsed.data, adapterConfig };
+  return { ok: true, config: parsed.data, adapterConfig, devices };
 }
 
 export function formatProblems(problems: readonly ConfigProblem[]): string {

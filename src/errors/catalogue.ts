@@ -173,6 +173,12 @@ export const errorCatalogue = {
     hl7: '207',
     message: 'Kafka did not acknowledge the records in time; resend the message.',
   },
+  device_queue_overflow: {
+    stage: 'publish',
+    retryable: false,
+    hl7: '207',
+    message: 'Kafka was unavailable for so long that a serial device\'s in-memory queue (devices[].maxQueuedMessages) filled up; the oldest pending message was dropped. Restore Kafka, or raise the limit.',
+  },
   publish_failed: {
     stage: 'publish',
     retryable: true,

@@ -64,6 +64,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['transport'] as const,
       registers,
     }),
+    devicePendingMessages: new Gauge({
+      name: 'vitalbridge_device_pending_messages',
+      help: 'Serial device messages waiting for Kafka (bounded by devices[].maxQueuedMessages), by device.',
+      labelNames: ['device'] as const,
+      registers,
+    }),
+    deviceState: new Gauge({
+      name: 'vitalbridge_device_state',
+      help: 'Serial device state: 1 for the current state of each device, 0 for the others.',
+      labelNames: ['device', 'state'] as const,
+      registers,
+    }),
   };
 }
 

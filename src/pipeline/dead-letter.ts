@@ -22,6 +22,8 @@ export interface DeadLetter {
     readonly messageId?: string;
     readonly sendingApplication?: string;
     readonly sendingFacility?: string;
+    /** Serial devices: the configured device id. */
+    readonly deviceId?: string;
     readonly receivedAt: string;
   };
   readonly raw: { readonly encoding: 'base64'; readonly bytes: number; readonly data: string };
@@ -36,6 +38,8 @@ export function buildDeadLetterRecord(input: {
   adapter: string;
   traceId: string;
   receivedAt: Date;
+  /** Serial devices: the configured device, which is then also the record key. */
+  deviceId?: string;
 }): OutboundRecord {
   const { error, header } = input;
   const location = error.location === undefined ? undefined : formatLocation(error.location);
@@ -52,6 +56,7 @@ export function buildDeadLetterRecord(input: {
       ...(header?.controlId ? { messageId: header.controlId } : {}),
       ...(header?.sendingApplication ? { sendingApplication: header.sendingApplication } : {}),
       ...(header?.sendingFacility ? { sendingFacility: header.sendingFacility } : {}),
+      ...(input.deviceId !== undefined ? { deviceId: input.deviceId } : {}),
       receivedAt: input.receivedAt.toISOString(),
     },
     raw: { encoding: 'base64', bytes: input.raw.length, data: input.raw.toString('base64') },
@@ -81,7 +86,7 @@ export function buildDeadLetterRecord(input: {
   return {
     topic: input.topic,
     // The sender is the best identity a message that failed parsing has.
-    key: [header?.sendingApplication, header?.sendingFacility].filter(Boolean).join('|') || 'unknown-sender',
+    key: input.deviceId ?? ([header?.sendingApplication, header?.sendingFacility].filter(Boolean).join('|') || 'unknown-sender'),
     value: JSON.stringify(value),
     headers,
   };

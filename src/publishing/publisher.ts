@@ -37,3 +37,4 @@ export const recordHeaders = {
 
 export const fhirContentType = 'application/fhir+json; fhirVersion=4.0';
 export const deadLetterContentType = 'application/vnd.vitalbridge.deadletter+json';
+export const eventContentType = 'application/vnd.vitalbridge.event+json';

@@ -4,7 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { findAdapter } from '../../adapters/index.ts';
+import { adapters as registeredAdapters, findAdapter } from '../../adapters/index.ts';
+import type { AnyAdapter } from '../../src/adapter-kit/define-adapter.ts';
 import { resolveConfig } from '../../src/config/load-config.ts';
 import { startGateway, type GatewayHandle } from '../../src/gateway.ts';
 import { createLogger, type LogLevel } from '../../src/observability/log.ts';
@@ -25,6 +26,8 @@ export async function startTestGateway(options: {
   brokers: readonly string[];
   config?: Record<string, unknown>;
   logLevel?: LogLevel;
+  /** Test-only adapters that `devices[].adapter` may name besides the registered ones. */
+  extraAdapters?: readonly AnyAdapter[];
 }): Promise<TestGateway> {
   const suffix = randomUUID().slice(0, 8);
   const raw = {
@@ -43,7 +46,7 @@ export async function startTestGateway(options: {
       ...(options.config?.kafka as object | undefined),
     },
   };
-  const resolved = resolveConfig(raw, {});
+  const resolved = resolveConfig(raw, {}, { adapters: [...registeredAdapters, ...(options.extraAdapters ?? [])] });
   if (!resolved.ok) throw new Error(`test config invalid: ${JSON.stringify(resolved.problems)}`);
   const { config } = resolved;
   const logLines: string[] = [];
@@ -59,7 +62,7 @@ export async function startTestGateway(options: {
     connectTimeoutMs: config.kafka.connectTimeoutMs,
     log,
   });
-  const gateway = await startGateway({ config, adapter, adapterConfig: resolved.adapterConfig, publisher, log });
+  const gateway = await startGateway({ config, adapter, adapterConfig: resolved.adapterConfig, publisher, log, devices: resolved.devices });
   return {
     gateway,
     config,

@@ -65,7 +65,7 @@ SIGINT/SIGTERM stop accepting, finish in-flight messages, and close.`,
       connectTimeoutMs: config.kafka.connectTimeoutMs,
       log,
     });
-    const gateway = await startGateway({ config, adapter, adapterConfig: loaded.adapterConfig, publisher, log });
+    const gateway = await startGateway({ config, adapter, adapterConfig: loaded.adapterConfig, publisher, log, devices: loaded.devices });
 
     await new Promise<void>((resolve) => {
       const shutdown = (signal: NodeJS.Signals) => {
