@@ -3,10 +3,11 @@
  * adapters/ is not listed here.
  */
 import type { AnyAdapter } from '../src/adapter-kit/define-adapter.ts';
+import draegerMedibus from './draeger-medibus/index.ts';
 import hl7v2Pcd from './hl7v2-pcd/index.ts';
 import masimoAscii from './masimo-ascii/index.ts';
 
-export const adapters: readonly AnyAdapter[] = [hl7v2Pcd, masimoAscii];
+export const adapters: readonly AnyAdapter[] = [draegerMedibus, hl7v2Pcd, masimoAscii];
 
 export function findAdapter(name: string): AnyAdapter | undefined {
   return adapters.find((adapter) => adapter.name === name);
