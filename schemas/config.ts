@@ -121,9 +121,9 @@ const serialTransportSchema = z
     kind: z.literal('serial').describe('A serial port (RS-232 through a USB adapter or a built-in UART).'),
     path: z.string().min(1).describe('The port, e.g. /dev/ttyUSB0 or /dev/serial/by-id/...; a pty path for simulators.'),
     baudRate: z.number().int().positive().optional().describe("Baud rate; default: the adapter's serialDefaults."),
-    dataBits: z.union([z.literal(5), z.literal(6), z.literal(7), z.literal(8)]).optional().describe("Data bits; default: the adapter's."),
+    dataBits: z.literal([5, 6, 7, 8]).optional().describe("Data bits; default: the adapter's."),
     parity: z.enum(['none', 'even', 'odd']).optional().describe("Parity; default: the adapter's."),
-    stopBits: z.union([z.literal(1), z.literal(2)]).optional().describe("Stop bits; default: the adapter's."),
+    stopBits: z.literal([1, 2]).optional().describe("Stop bits; default: the adapter's."),
     rtscts: z.boolean().optional().describe("Hardware flow control (RTS/CTS); default: the adapter's."),
   })
   .describe('Serial port transport.');

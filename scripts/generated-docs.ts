@@ -21,6 +21,9 @@ interface JsonSchemaNode {
   properties?: Record<string, JsonSchemaNode>;
   items?: JsonSchemaNode;
   enum?: unknown[];
+  const?: unknown;
+  oneOf?: JsonSchemaNode[];
+  anyOf?: JsonSchemaNode[];
 }
 
 export function configurationMarkdown(): string {
@@ -33,7 +36,20 @@ export function configurationMarkdown(): string {
         walk(child, childPath);
         continue;
       }
-      const type = child.enum ? child.enum.map((v) => `\`${String(v)}\``).join(' \\| ') : child.type === 'array' ? `${child.items?.type ?? 'any'}[]` : String(child.type ?? 'any');
+      // An array of objects (devices): one row for the list, then its items' fields as `path[].field`.
+      if (child.type === 'array' && child.items?.type === 'object' && child.items.properties !== undefined) {
+        rows.push(`| \`${childPath.join('.')}\` | object[] | ${child.default === undefined ? '' : `\`${JSON.stringify(child.default)}\``} |  | ${(child.description ?? '').replaceAll('|', '\\|')} |`);
+        walk(child.items, [...childPath.slice(0, -1), `${key}[]`]);
+        continue;
+      }
+      // A discriminated union (a device's transport): each variant's fields under `path(kind=...)`.
+      const variants = child.oneOf ?? child.anyOf;
+      if (variants !== undefined && variants.every((variant) => variant.properties?.kind?.const !== undefined)) {
+        rows.push(`| \`${childPath.join('.')}\` | object |  |  | ${(child.description ?? '').replaceAll('|', '\\|')} |`);
+        for (const variant of variants) walk(variant, [...childPath.slice(0, -1), `${key}(kind=${String(variant.properties?.kind?.const)})`]);
+        continue;
+      }
+      const type = child.const !== undefined ? `\`${JSON.stringify(child.const)}\`` : child.enum ? child.enum.map((v) => `\`${String(v)}\``).join(' \\| ') : child.type === 'array' ? `${child.items?.type ?? 'any'}[]` : String(child.type ?? 'any');
       const fallback = child.default === undefined ? '' : `\`${JSON.stringify(child.default)}\``;
       const env = environmentOverrides.find((o) => o.path.join('.') === childPath.join('.'));
       rows.push(`| \`${childPath.join('.')}\` | ${type} | ${fallback} | ${env ? `\`${env.variable}\`` : ''} | ${(child.description ?? '').replaceAll('|', '\\|')} |`);
