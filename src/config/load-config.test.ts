@@ -2,6 +2,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { adapters as registeredAdapters } from '../../adapters/index.ts';
+import { testLineAdapter } from '../../test/support/test-line-adapter.ts';
 import { formatProblems, loadConfig, resolveConfig } from './load-config.ts';
 
 describe('resolveConfig', () => {
@@ -70,5 +72,82 @@ describe('loadConfig', () => {
 
     const missing = await loadConfig({ file: join(dir, 'absent.yaml'), env: {} });
     expect(missing.ok).toBe(false);
+  });
+});
+
+describe('resolveConfig: devices (serial adapters)', () => {
+  const adapters = [...registeredAdapters, testLineAdapter];
+
+  it('resolves a device: adapter config by its schema, serial defaults from the adapter, stale limit 3 x the interval', () => {
+    const result = resolveConfig(
+      {
+        devices: [
+          { id: 'bed-7-spo2', adapter: 'test-line', transport: { kind: 'serial', path: '/dev/ttyUSB0', baudRate: 19200 }, patient: { identifier: 'MRN1' }, location: 'ICU 7' },
+          { id: 'bed-8', adapter: 'test-line', transport: { kind: 'tcp-client', host: 'ts1', port: 4001 }, adapterConfig: { poll: true }, staleAfterSeconds: 10 },
+          { id: 'bed-9', adapter: 'test-line', transport: { kind: 'tcp-server', port: 5001 } },
+        ],
+      },
+      {},
+      { adapters },
+    );
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const [serial, client, server] = result.devices;
+    expect(serial?.transport).toEqual({ kind: 'serial', path: '/dev/ttyUSB0', baudRate: 19200, dataBits: 8, parity: 'none', stopBits: 1, rtscts: false });
+    expect(serial?.adapterConfig).toEqual({ poll: false });
+    expect(serial?.staleAfterMs).toBe(3000);
+    expect(serial?.binding).toEqual({ deviceId: 'bed-7-spo2', patient: { identifier: 'MRN1' }, location: 'ICU 7' });
+    expect(serial?.maxQueuedMessages).toBe(1000);
+    expect(client?.transport).toEqual({ kind: 'tcp-client', host: 'ts1', port: 4001, keepAliveMs: 10_000, connectTimeoutMs: 10_000 });
+    expect(client?.adapterConfig).toEqual({ poll: true });
+    expect(client?.staleAfterMs).toBe(10_000);
+    expect(server?.transport).toEqual({ kind: 'tcp-server', host: '0.0.0.0', port: 5001, keepAliveMs: 10_000 });
+  });
+
+  it('lists every device problem at once: unknown adapter, MLLP adapter, bad adapter config, duplicate id and port, bad transport', () => {
+    const result = resolveConfig(
+      {
+        devices: [
+          { id: 'a', adapter: 'no-such-adapter', transport: { kind: 'serial', path: '/dev/ttyS0' } },
+          { id: 'b', adapter: 'hl7v2-pcd', transport: { kind: 'serial', path: '/dev/ttyS1' } },
+          { id: 'c', adapter: 'test-line', transport: { kind: 'serial', path: '/dev/ttyS2' }, adapterConfig: { poll: 'yes' } },
+          { id: 'c', adapter: 'test-line', transport: { kind: 'serial', path: '/dev/ttyS2' } },
+          { id: 'e', adapter: 'test-line', transport: { kind: 'modem', path: 'x' } },
+        ],
+      },
+      {},
+      { adapters },
+    );
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const text = formatProblems(result.problems);
+    expect(text).toContain('devices.4.transport');
+    // Schema problems come first and stop the per-device checks; fix them and the rest show up.
+    const second = resolveConfig(
+      {
+        devices: [
+          { id: 'a', adapter: 'no-such-adapter', transport: { kind: 'serial', path: '/dev/ttyS0' } },
+          { id: 'b', adapter: 'hl7v2-pcd', transport: { kind: 'serial', path: '/dev/ttyS1' } },
+          { id: 'c', adapter: 'test-line', transport: { kind: 'serial', path: '/dev/ttyS2' }, adapterConfig: { poll: 'yes' } },
+          { id: 'c', adapter: 'test-line', transport: { kind: 'serial', path: '/dev/ttyS2' } },
+        ],
+      },
+      {},
+      { adapters },
+    );
+    expect(second.ok).toBe(false);
+    if (second.ok) return;
+    const paths = second.problems.map((p) => p.path);
+    expect(paths).toEqual(expect.arrayContaining(['devices.0.adapter', 'devices.1.adapter', 'devices.2.adapterConfig.poll', 'devices.3.id', 'devices.3.transport']));
+    const messages = second.problems.map((p) => p.message).join('\n');
+    expect(messages).toMatch(/unknown adapter "no-such-adapter"; registered byte-stream adapters: .*test-line/);
+    expect(messages).toMatch(/"hl7v2-pcd" is an MLLP adapter .*configure it under mllp.adapter/);
+  });
+
+  it('refuses a byte-stream adapter on the MLLP listener', () => {
+    const result = resolveConfig({ mllp: { adapter: 'test-line' } }, {}, { adapters });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems[0]).toMatchObject({ path: 'mllp.adapter', message: expect.stringContaining('configure it under devices[]') });
   });
 });
