@@ -6,8 +6,9 @@ import type { AnyAdapter } from '../src/adapter-kit/define-adapter.ts';
 import draegerMedibus from './draeger-medibus/index.ts';
 import hl7v2Pcd from './hl7v2-pcd/index.ts';
 import masimoAscii from './masimo-ascii/index.ts';
+import noninOem3 from './nonin-oem3/index.ts';
 
-export const adapters: readonly AnyAdapter[] = [draegerMedibus, hl7v2Pcd, masimoAscii];
+export const adapters: readonly AnyAdapter[] = [draegerMedibus, hl7v2Pcd, masimoAscii, noninOem3];
 
 export function findAdapter(name: string): AnyAdapter | undefined {
   return adapters.find((adapter) => adapter.name === name);
