@@ -17,6 +17,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../errors/catalogue.ts';
+import { decodeHexCapture } from './hex-capture.ts';
 import { validateResource } from '../validation/validate-resource.ts';
 import type { FhirResource } from '../../schemas/fhir.ts';
 import type { AdapterDefinition, DeviceBinding, Normalized, StreamFramerEvent } from './define-adapter.ts';
@@ -40,10 +41,9 @@ export const fixtureBinding: DeviceBinding = { deviceId: 'fixture-device' };
  */
 function readInput(path: string): Buffer {
   if (!path.endsWith('.hex')) return readFileSync(path);
-  const hex = readFileSync(path, 'utf8').replace(/#.*$/gm, '').replace(/\s+/g, '');
-  if (!/^([0-9a-fA-F]{2})*$/.test(hex)) throw new Error(`${path}: not an even number of hex digits`);
-  return Buffer.from(hex, 'hex');
+  return decodeHexCapture(readFileSync(path, 'utf8'), path);
 }
+
 
 /**
  * What a byte-stream case produces: the input is framed (in one push, and again byte by byte: both

@@ -7,8 +7,18 @@ import { sendCommand } from './commands/send.ts';
 import { tailCommand } from './commands/tail.ts';
 import { kafkaLocalCommand } from './commands/kafka-local.ts';
 import { checkConfigCommand } from './commands/check-config.ts';
+import { simulateCommand } from './commands/simulate.ts';
+import { replayCommand } from './commands/replay.ts';
 
-const commands: readonly CommandSpec[] = [startCommand, sendCommand, tailCommand, checkConfigCommand, kafkaLocalCommand];
+const commands: readonly CommandSpec[] = [
+  startCommand,
+  sendCommand,
+  tailCommand,
+  simulateCommand,
+  replayCommand,
+  checkConfigCommand,
+  kafkaLocalCommand,
+];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
