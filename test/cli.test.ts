@@ -39,7 +39,7 @@ async function freePort(): Promise<number> {
 }
 
 describe('vitalbridge CLI', () => {
-  it.each(['start', 'send', 'tail', 'check-config', 'kafka-local'])('%s --help prints usage and exits 0', async (command) => {
+  it.each(['start', 'send', 'tail', 'simulate', 'replay', 'check-config', 'kafka-local'])('%s --help prints usage and exits 0', async (command) => {
     const result = await run([command, '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`Usage: vitalbridge ${command}`);
@@ -91,4 +91,41 @@ describe('vitalbridge CLI', () => {
     expect(exitCode).toBe(0);
     expect(gatewayLog).toContain('"event":"gateway_stopped"');
   }, 120_000);
+});
+
+describe('vitalbridge replay and simulate', () => {
+  const testAdapter = new URL('./support/test-line-adapter.ts', import.meta.url).pathname;
+
+  it('replay prints the FHIR of a capture and every discard and failed frame with its code; exit 1 on a failed frame', async () => {
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'vb-replay-'));
+    const good = join(dir, 'good.hex');
+    await writeFile(good, '# V|S9|97|70\\n\n567c53397c39377c37300a\n');
+    const ok = await run(['replay', good, '--hex', '--adapter', 'test-line', '--adapter-module', testAdapter, '--received-at', '2024-05-01T10:00:00Z']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('"resourceType": "Observation"');
+    expect(ok.stderr).toContain('1 frames (1 with data), 3 resources, 0 failed frames, 0 discards');
+
+    const bad = join(dir, 'bad.txt');
+    await writeFile(bad, 'noise\nV|S9|9x|70\nV|S9|97|70\n');
+    const failed = await run(['replay', bad, '--adapter', 'test-line', '--adapter-module', testAdapter]);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain('discarded 6 bytes: stream_out_of_sync');
+    expect(failed.stderr).toContain('frame 1: device_value_out_of_range');
+    expect(failed.stdout).toContain('"resourceType": "Device"');
+  });
+
+  it('replay names the byte-stream adapters when the adapter is unknown', async () => {
+    const result = await run(['replay', 'x.bin', '--adapter', 'no-such']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('unknown adapter "no-such"; byte-stream adapters:');
+  });
+
+  it('simulate --pty says how to install socat when it is missing', async () => {
+    const result = await run(['simulate', 'test-line', '--pty', '--adapter-module', testAdapter], { PATH: '/nonexistent' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('apt-get install socat');
+  });
 });

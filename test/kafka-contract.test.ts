@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { topicsSchema } from '../schemas/config.ts';
-import { deadLetterContentType, fhirContentType, recordHeaders } from '../src/publishing/publisher.ts';
+import { deadLetterContentType, eventContentType, fhirContentType, recordHeaders } from '../src/publishing/publisher.ts';
 
 interface AsyncApi {
   defaultContentType: string;
@@ -19,7 +19,7 @@ describe('asyncapi.yaml agrees with the code', () => {
   it('names the default topics', () => {
     const defaults = topicsSchema.parse(undefined);
     expect(Object.values(contract.channels).map((c) => c.address).sort()).toEqual(
-      [defaults.observation, defaults.device, defaults.deadLetter].sort(),
+      [defaults.observation, defaults.device, defaults.deadLetter, defaults.events].sort(),
     );
   });
 
@@ -33,5 +33,6 @@ describe('asyncapi.yaml agrees with the code', () => {
   it('declares the content types the publisher sets', () => {
     expect(contract.defaultContentType).toBe(fhirContentType);
     expect(contract.components.messages.deadLetter?.contentType).toBe(deadLetterContentType);
+    expect(contract.components.messages.deviceEvent?.contentType).toBe(eventContentType);
   });
 });

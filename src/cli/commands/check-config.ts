@@ -20,7 +20,15 @@ Exit status: 0 valid (the effective config is printed as JSON), 2 invalid (every
       process.stderr.write(`${formatProblems(loaded.problems)}\n`);
       return 2;
     }
-    process.stdout.write(`${JSON.stringify({ ...loaded.config, mllp: { ...loaded.config.mllp, adapterConfig: loaded.adapterConfig } }, null, 2)}\n`);
+    const devices = loaded.devices.map((device) => ({
+      ...loaded.config.devices.find((configured) => configured.id === device.id),
+      adapterConfig: device.adapterConfig,
+      transport: device.transport,
+      staleAfterSeconds: device.staleAfterMs / 1000,
+    }));
+    process.stdout.write(
+      `${JSON.stringify({ ...loaded.config, mllp: { ...loaded.config.mllp, adapterConfig: loaded.adapterConfig }, devices }, null, 2)}\n`,
+    );
     return 0;
   },
 };
