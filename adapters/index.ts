@@ -7,8 +7,9 @@ import draegerMedibus from './draeger-medibus/index.ts';
 import hl7v2Pcd from './hl7v2-pcd/index.ts';
 import masimoAscii from './masimo-ascii/index.ts';
 import noninOem3 from './nonin-oem3/index.ts';
+import philipsIntellivue from './philips-intellivue/index.ts';
 
-export const adapters: readonly AnyAdapter[] = [draegerMedibus, hl7v2Pcd, masimoAscii, noninOem3];
+export const adapters: readonly AnyAdapter[] = [draegerMedibus, hl7v2Pcd, masimoAscii, noninOem3, philipsIntellivue];
 
 export function findAdapter(name: string): AnyAdapter | undefined {
   return adapters.find((adapter) => adapter.name === name);
