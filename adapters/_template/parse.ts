@@ -34,7 +34,7 @@ const absentText = /^-+(\.-+)?$/;
 
 function notARecord(detail: string): GatewayError {
   // Never put patient data in detail: it is logged.
-  return new GatewayError('stream_out_of_sync', detail);
+  return new GatewayError('device_message_malformed', detail);
 }
 
 export function parse__Name__Record(frame: Buffer): __Name__Record {

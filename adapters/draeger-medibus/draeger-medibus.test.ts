@@ -67,7 +67,7 @@ describe('parse and normalize', () => {
   });
 
   it('rejects measured data that is not whole 6-character groups', () => {
-    expect(() => parseMedibus(encodeResponse(0x24, '78   '))).toThrow(expect.objectContaining({ code: 'device_protocol_error' }));
+    expect(() => parseMedibus(encodeResponse(0x24, '78   '))).toThrow(expect.objectContaining({ code: 'device_message_malformed' }));
   });
 
   it('moves decimal points exactly (mbar -> kPa, s -> ms)', () => {

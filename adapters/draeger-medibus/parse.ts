@@ -37,13 +37,13 @@ const groupLength = 6;
 
 function parseMeasuredData(data: string): MedibusMessage {
   if (data.length % groupLength !== 0) {
-    throw new GatewayError('device_protocol_error', `Measured data of ${data.length} characters is not a whole number of 6-character groups.`);
+    throw new GatewayError('device_message_malformed', `Measured data of ${data.length} characters is not a whole number of 6-character groups.`);
   }
   const values: MeasuredValue[] = [];
   for (let at = 0; at < data.length; at += groupLength) {
     const codeText = data.slice(at, at + 2);
     if (!/^[0-9A-Fa-f]{2}$/.test(codeText)) {
-      throw new GatewayError('device_protocol_error', `Measured data group ${at / groupLength + 1} does not start with a hex code.`);
+      throw new GatewayError('device_message_malformed', `Measured data group ${at / groupLength + 1} does not start with a hex code.`);
     }
     values.push({ code: Number.parseInt(codeText, 16), text: data.slice(at + 2, at + groupLength) });
   }
@@ -56,7 +56,7 @@ function parseDeviceIdentification(data: string): MedibusMessage {
   const quoted = /^'([^']*)'(.*)$/s.exec(rest);
   const name = quoted?.[1]?.trim() || undefined;
   const revision = (quoted === null ? rest : quoted[2]!).trim() || undefined;
-  if (deviceId === '') throw new GatewayError('device_protocol_error', 'The device identification carries no device id.');
+  if (deviceId === '') throw new GatewayError('device_message_malformed', 'The device identification carries no device id.');
   return { kind: 'device-identification', deviceId, name, revision };
 }
 
@@ -85,7 +85,7 @@ function parseDateTime(text: string): LocalDateTime | undefined {
 export function parseMedibus(frame: Buffer): MedibusMessage {
   const start = frame[0];
   if ((start !== SOH && start !== ESC) || frame[frame.length - 1] !== CR || frame.length < 5) {
-    throw new GatewayError('stream_out_of_sync', 'Not a Medibus message (SOH or ESC ... CR).');
+    throw new GatewayError('device_message_malformed', 'Not a Medibus message (SOH or ESC ... CR).');
   }
   if (!hasValidChecksum(frame)) throw new GatewayError('stream_checksum_mismatch');
   const command = frame[1]!;

@@ -40,7 +40,7 @@ const decimalText = /^[+-]?\d+(\.\d+)?$/;
 const absentText = /^[+-]?-+(\.-+)?$/;
 
 function notAFrame(detail: string): GatewayError {
-  return new GatewayError('stream_out_of_sync', detail);
+  return new GatewayError('device_message_malformed', detail);
 }
 
 function hexField(key: string, text: string): number | undefined {

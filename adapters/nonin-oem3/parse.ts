@@ -71,7 +71,7 @@ function parsePacket(frame: Buffer): NoninReading {
   const frames = Array.from({ length: framesPerPacket }, (_, i) => frame.subarray(i * frameBytes, (i + 1) * frameBytes));
   frames.forEach((f, i) => {
     if (!frameShapeOk(format, f) || ((statusOf(format, f) & 0x01) !== 0) !== (i === 0)) {
-      throw new GatewayError('stream_out_of_sync', `Frame ${i + 1} of the packet is not a data format ${format} frame.`);
+      throw new GatewayError('device_message_malformed', `Frame ${i + 1} of the packet is not a data format ${format} frame.`);
     }
     if (checksumOf(f) !== f[4]) throw new GatewayError('stream_checksum_mismatch', `Frame ${i + 1} of the packet fails its checksum.`);
   });
@@ -130,5 +130,5 @@ function parseDf8(frame: Buffer): NoninReading {
 export function parseNoninFrame(frame: Buffer): NoninReading {
   if (frame.length === packetBytes) return parsePacket(frame);
   if (frame.length === df8FrameBytes && df8FrameOk(frame)) return parseDf8(frame);
-  throw new GatewayError('stream_out_of_sync', 'Not a Nonin OEM III packet (125 bytes) or data format 8 frame (4 bytes).');
+  throw new GatewayError('device_message_malformed', 'Not a Nonin OEM III packet (125 bytes) or data format 8 frame (4 bytes).');
 }

@@ -114,7 +114,7 @@ export type IntellivueMessage =
   /** A well-formed data message this adapter does not use (e.g. other invokes, get/set results). */
   | { readonly kind: 'other'; readonly roType: number; readonly commandType: number | undefined };
 
-const malformed = (detail: string): GatewayError => new GatewayError('device_protocol_error', `Malformed IntelliVue message: ${detail}.`);
+const malformed = (detail: string): GatewayError => new GatewayError('device_message_malformed', `Malformed IntelliVue message: ${detail}.`);
 
 /** A bounds-checked big-endian reader. */
 class Reader {
@@ -377,7 +377,7 @@ function parseData(r: Reader): IntellivueMessage {
   }
 }
 
-/** Pure: one frame's user data to a message. Throws GatewayError(device_protocol_error) when malformed. */
+/** Pure: one frame's user data to a message. Throws GatewayError(device_message_malformed) when malformed. */
 export function parseIntellivue(userData: Buffer): IntellivueMessage {
   if (userData.length === 0) throw malformed('empty user data');
   switch (userData[0]) {

@@ -131,6 +131,12 @@ export const errorCatalogue = {
     hl7: '202',
     message: 'MSH-11 names a processing id this gateway does not accept (P, D or T).',
   },
+  device_message_malformed: {
+    stage: 'parse',
+    retryable: false,
+    hl7: '102',
+    message: 'A device message arrived whole (framing and checksum good) but its content does not follow the protocol; its raw bytes are on the dead-letter topic.',
+  },
   unknown_unit: {
     stage: 'normalize',
     retryable: false,
@@ -153,7 +159,7 @@ export const errorCatalogue = {
     stage: 'normalize',
     retryable: false,
     hl7: '101',
-    message: 'The sending device cannot be identified: no OBX-18 equipment identifier and no MSH-3/MSH-4.',
+    message: 'The sending device cannot be identified: the message names no device (HL7: no OBX-18 and no MSH-3/MSH-4) and none is configured for this connection.',
   },
   adapter_failure: {
     stage: 'normalize',
