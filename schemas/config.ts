@@ -91,6 +91,24 @@ export const httpSchema = z
   .strictObject({
     host: z.string().min(1).default('0.0.0.0').describe('Address the HTTP API binds to.'),
     port: port.default(8080).describe('HTTP port for /healthz, /readyz and the API.'),
+    token: z
+      .string()
+      .min(16, 'use a random token of at least 16 characters')
+      .optional()
+      .describe(
+        'Bearer token (`Authorization: Bearer <token>`) that protects /api/* and /openapi.json; it sees patient identifiers of bound devices. Without token and adminToken the API is open (a warning is logged at start). Prefer the environment variable to a file.',
+      ),
+    adminToken: z
+      .string()
+      .min(16, 'use a random token of at least 16 characters')
+      .optional()
+      .describe(
+        'Bearer token with every right of `token` plus the raw bytes of dead letters (`/api/deadletters?include=raw`), which hold patient data.',
+      ),
+    protectHealthAndMetrics: z
+      .boolean()
+      .default(false)
+      .describe('Require the bearer token for /healthz, /readyz and /metrics too (off: orchestrators and Prometheus need no token).'),
   })
   .prefault({})
   .describe('The HTTP API.');
@@ -218,5 +236,7 @@ export const environmentOverrides = [
   { variable: 'MLLP_PORT', path: ['mllp', 'port'], kind: 'integer', example: '2575' },
   { variable: 'HTTP_HOST', path: ['http', 'host'], kind: 'string', example: '0.0.0.0' },
   { variable: 'HTTP_PORT', path: ['http', 'port'], kind: 'integer', example: '8080' },
+  { variable: 'HTTP_TOKEN', path: ['http', 'token'], kind: 'string', example: '<random, at least 16 characters>' },
+  { variable: 'HTTP_ADMIN_TOKEN', path: ['http', 'adminToken'], kind: 'string', example: '<random, at least 16 characters>' },
   { variable: 'LOG_LEVEL', path: ['log', 'level'], kind: 'string', example: 'info' },
 ] as const;

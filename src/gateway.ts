@@ -5,6 +5,7 @@
  */
 import type { AnyAdapter } from './adapter-kit/define-adapter.ts';
 import { createHttpApi, listenHttp } from './http/http-api.ts';
+import { createActivityTracker, type ActivityTracker } from './observability/activity-tracker.ts';
 import type { Logger } from './observability/log.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import type { ResolvedDevice } from './config/load-config.ts';
@@ -19,6 +20,8 @@ export interface GatewayHandle {
   readonly mllp: { readonly host: string; readonly port: number };
   readonly http: { readonly host: string; readonly port: number };
   readonly metrics: Metrics;
+  /** What flowed, per device and adapter (the HTTP API's source). */
+  readonly activity: ActivityTracker;
   /** The serial devices' states (connected, disconnected, stale, recovered), for the HTTP API. */
   deviceStates(): DeviceStatus[];
   stop(options?: { graceMs?: number }): Promise<void>;
@@ -37,6 +40,8 @@ export async function startGateway(options: {
   const { config, adapter, publisher, log } = options;
   const metrics = options.metrics ?? createMetrics();
   const topics = config.kafka.topics;
+  const activity = createActivityTracker({ metrics });
+  const registry = new DeviceRegistry();
 
   await publisher.start([topics.observation, topics.device, topics.deadLetter, topics.events]);
 
@@ -49,6 +54,7 @@ export async function startGateway(options: {
     ackSender: { application: config.mllp.application, facility: config.mllp.facility },
     log,
     metrics,
+    activity,
   });
 
   const mllp = createMllpServer({
@@ -71,11 +77,16 @@ export async function startGateway(options: {
   const api = createHttpApi({
     metrics,
     readiness: { mllpListening: () => mllp.listening, kafkaConnected: () => publisher.isConnected() },
+    activity,
+    deviceStates: () => registry.list(),
+    configuredDevices: options.devices ?? [],
+    inFlightRecords: () => publisher.inFlightRecords(),
+    auth: { token: config.http.token, adminToken: config.http.adminToken, protectHealthAndMetrics: config.http.protectHealthAndMetrics },
+    log,
   });
   const http = await listenHttp(api, config.http.host, config.http.port);
   log.info('http_listening', { host: http.address.address, port: http.address.port });
 
-  const registry = new DeviceRegistry();
   const runners: DeviceRunner[] = (options.devices ?? []).map((device) =>
     createDeviceRunner({
       device,
@@ -85,6 +96,7 @@ export async function startGateway(options: {
       log,
       metrics,
       registry,
+      activity,
     }),
   );
   for (const runner of runners) runner.start();
@@ -94,6 +106,7 @@ export async function startGateway(options: {
     mllp: mllpAddress,
     http: { host: http.address.address, port: http.address.port },
     metrics,
+    activity,
     deviceStates: () => registry.list(),
     stop(stopOptions) {
       stopping ??= (async () => {

@@ -5,12 +5,24 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** The states `/api/devices` reports and `vitalbridge_devices{state}` counts. */
+export const apiDeviceStates = ['connected', 'stale', 'offline', 'disconnected'] as const;
+export type ApiDeviceState = (typeof apiDeviceStates)[number];
+
+/** Error codes a Kafka produce can fail with (src/publishing): label values initialised to 0. */
+const produceErrorCodes = ['publish_failed', 'publish_timeout'] as const;
+
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'vitalbridge_process_' });
   const registers = [registry];
-  return {
+  let deviceCounts: () => Record<ApiDeviceState, number> = () => ({ connected: 0, stale: 0, offline: 0, disconnected: 0 });
+  const metrics = {
     registry,
+    /** Where `vitalbridge_devices{state}` reads its counts at scrape time (the HTTP API's device view). */
+    observeDevices(source: () => Record<ApiDeviceState, number>): void {
+      deviceCounts = source;
+    },
     messagesReceived: new Counter({
       name: 'vitalbridge_messages_received_total',
       help: 'Messages (MLLP frames) received, by adapter.',
@@ -76,7 +88,54 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['device', 'state'] as const,
       registers,
     }),
+    observationsPublished: new Counter({
+      name: 'vitalbridge_observations_published_total',
+      help: 'FHIR Observations acknowledged by Kafka, by adapter.',
+      labelNames: ['adapter'] as const,
+      registers,
+    }),
+    endToEndLatency: new Histogram({
+      name: 'vitalbridge_end_to_end_latency_seconds',
+      help: 'Time from a complete frame received to Kafka acknowledging every record made from it, by adapter.',
+      labelNames: ['adapter'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    kafkaProduceErrors: new Counter({
+      name: 'vitalbridge_kafka_produce_errors_total',
+      help: 'Kafka publishes that failed or timed out (records not acknowledged), by error code.',
+      labelNames: ['code'] as const,
+      registers,
+    }),
+    kafkaProduceRetries: new Counter({
+      name: 'vitalbridge_kafka_produce_retries_total',
+      help: 'Publishes the gateway retried after a failure (serial device queues; MLLP senders resend themselves), by adapter.',
+      labelNames: ['adapter'] as const,
+      registers,
+    }),
+    devices: new Gauge({
+      name: 'vitalbridge_devices',
+      help: 'Devices known to the gateway (configured or seen on MLLP), by state: connected, stale, offline, disconnected.',
+      labelNames: ['state'] as const,
+      registers,
+      collect() {
+        const counts = deviceCounts();
+        for (const state of apiDeviceStates) this.set({ state }, counts[state]);
+      },
+    }),
+    httpAuthFailures: new Counter({
+      name: 'vitalbridge_http_auth_failures_total',
+      help: 'HTTP requests refused for a missing or wrong bearer token, or a token without the right asked for, by reason.',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
   };
+  // Known label values start at 0, so a scrape shows the series before the first event.
+  for (const code of produceErrorCodes) metrics.kafkaProduceErrors.inc({ code }, 0);
+  for (const reason of ['missing', 'invalid', 'forbidden']) metrics.httpAuthFailures.inc({ reason }, 0);
+  metrics.openConnections.set({ transport: 'mllp' }, 0);
+  metrics.inFlightMessages.set(0);
+  return metrics;
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -8,9 +8,10 @@
  * recovered) go to the events topic and the device registry.
  */
 import { randomUUID } from 'node:crypto';
-import type { DeviceSession, SessionStep, StreamFramer } from '../adapter-kit/define-adapter.ts';
+import type { DeviceSession, NormalizedResource, SessionStep, StreamFramer } from '../adapter-kit/define-adapter.ts';
 import type { ResolvedDevice } from '../config/load-config.ts';
 import { GatewayError } from '../errors/catalogue.ts';
+import { createActivityTracker, type ActivityTracker } from '../observability/activity-tracker.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { OutboundRecord, Publisher } from '../publishing/publisher.ts';
@@ -42,6 +43,8 @@ export interface DeviceRunnerDeps {
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly registry: DeviceRegistry;
+  /** Counts for the HTTP API (and the metrics it feeds); default: one of its own. */
+  readonly activity?: ActivityTracker;
   /** Default: the transport the device's config names. */
   readonly transport?: ByteStreamTransport;
   readonly clock?: () => Date;
@@ -55,6 +58,10 @@ interface Pending {
   readonly traceId: string;
   /** Dead letters: the error they carry, for the metric once Kafka holds them. */
   readonly error?: GatewayError;
+  /** For the activity tracker: when the frame arrived, what it became, and (dead letters) its bytes. */
+  readonly receivedAt?: Date;
+  readonly resources?: readonly NormalizedResource[];
+  readonly raw?: Buffer;
 }
 
 export interface DeviceRunner {
@@ -71,6 +78,7 @@ export function createDeviceRunner(deps: DeviceRunnerDeps): DeviceRunner {
   const stream = adapter.stream;
   if (stream === undefined) throw new Error(`adapter ${adapter.name} is not a byte-stream adapter`);
   const clock = deps.clock ?? (() => new Date());
+  const activity = deps.activity ?? createActivityTracker({ metrics });
   const transport = deps.transport ?? createByteStreamTransport(device.transport, { backoff: device.reconnect });
   const limited = createLogRateLimiter(deps.logIntervalMs ?? 10_000);
   const queue = new BoundedQueue<Pending>(device.maxQueuedMessages);
@@ -136,6 +144,7 @@ export function createDeviceRunner(deps: DeviceRunnerDeps): DeviceRunner {
 
   function countError(error: GatewayError, event: string, extra: Record<string, string | number | undefined> = {}): void {
     metrics.errors.inc({ stage: error.stage, code: error.code });
+    activity.deviceError({ deviceId: device.id, adapter: adapter.name, transport: transport.kind, code: error.code, at: clock() });
     const gate = limited(`${event}:${error.code}`, clock());
     if (gate.log) log.warn(event, { ...fields, code: error.code, stage: error.stage, suppressed: gate.suppressed, detail: error.message, ...extra });
   }
@@ -173,6 +182,7 @@ export function createDeviceRunner(deps: DeviceRunnerDeps): DeviceRunner {
         inFlight = false;
         const failure = error instanceof GatewayError ? error : new GatewayError('publish_failed', undefined, { cause: error });
         countError(failure, 'publish_failed', { traceId: item.traceId, pending: queue.length + 1 });
+        activity.publishFailed({ adapter: adapter.name, error: failure, deviceIds: [device.id], at: clock() });
         const dropped = queue.unshift(item);
         if (dropped !== undefined) reportDropped(dropped);
         publishStatus();
@@ -180,19 +190,28 @@ export function createDeviceRunner(deps: DeviceRunnerDeps): DeviceRunner {
         await sleep(backoffDelay(failures, { initialDelayMs: 250, maxDelayMs: 5_000, multiplier: 2, jitter: 0.2 }, Math.random()), stopWait.signal);
         failures += 1;
         if (stopDeadline !== undefined && Date.now() >= stopDeadline) return;
+        activity.publishRetried({ adapter: adapter.name });
       }
     }
   }
 
   function onPublished(item: Pending): void {
     if (item.kind === 'dead-letter') {
-      if (item.error !== undefined) metrics.deadLetters.inc({ stage: item.error.stage, code: item.error.code });
+      if (item.error !== undefined) {
+        activity.deadLettered({ adapter: adapter.name, error: item.error, raw: item.raw ?? Buffer.alloc(0), deviceId: device.id, at: clock() });
+      }
       return;
     }
     if (item.kind === 'resources') {
-      for (const record of item.records) {
-        metrics.resourcesPublished.inc({ resource_type: record.topic === deps.topics.device ? 'Device' : 'Observation' });
-      }
+      const now = clock();
+      activity.published({
+        adapter: adapter.name,
+        transport: transport.kind,
+        resources: item.resources ?? [],
+        receivedAt: item.receivedAt ?? now,
+        at: now,
+        deviceId: device.id,
+      });
       log.debug('device_message_published', { ...fields, traceId: item.traceId, records: item.records.length });
     }
   }
@@ -218,7 +237,7 @@ export function createDeviceRunner(deps: DeviceRunnerDeps): DeviceRunner {
     }
     if (!carriesData) return;
     framesReceived += 1;
-    metrics.messagesReceived.inc({ adapter: adapter.name });
+    activity.messageReceived({ adapter: adapter.name, at: receivedAt });
     apply(onDataFrame(health, receivedAt));
     const traceId = randomUUID();
     try {
@@ -226,7 +245,13 @@ export function createDeviceRunner(deps: DeviceRunnerDeps): DeviceRunner {
       for (const item of normalized.resources) validateResource(item.resource);
       for (const code of normalized.unmappedCodes) metrics.unmappedCodes.inc({ code });
       if (normalized.resources.length === 0) return;
-      enqueue({ kind: 'resources', traceId, records: buildResourceRecords(normalized, { topics: deps.topics, adapter: adapter.name, traceId }) });
+      enqueue({
+        kind: 'resources',
+        traceId,
+        receivedAt,
+        resources: normalized.resources,
+        records: buildResourceRecords(normalized, { topics: deps.topics, adapter: adapter.name, traceId }),
+      });
     } catch (error) {
       const failure =
         error instanceof GatewayError
@@ -237,6 +262,8 @@ export function createDeviceRunner(deps: DeviceRunnerDeps): DeviceRunner {
         kind: 'dead-letter',
         traceId,
         error: failure,
+        receivedAt,
+        raw: frame,
         records: [
           buildDeadLetterRecord({
             topic: deps.topics.deadLetter,
@@ -296,6 +323,8 @@ export function createDeviceRunner(deps: DeviceRunnerDeps): DeviceRunner {
   return {
     deviceId: device.id,
     start() {
+      activity.configured({ deviceId: device.id, adapter: adapter.name, transport: transport.kind, at: clock() });
+      for (const state of deviceStates) metrics.deviceState.set({ device: device.id, state }, state === health.state ? 1 : 0);
       publishStatus();
       log.info('device_starting', { ...fields, transport: transport.description, staleAfterMs: device.staleAfterMs });
       const checkEveryMs = Math.min(1000, Math.max(50, Math.floor(device.staleAfterMs / 4)));

@@ -20,6 +20,7 @@ import {
   isAcknowledgement,
   shouldSendAcknowledgement,
 } from '../hl7/ack.ts';
+import { createActivityTracker, type ActivityTracker } from '../observability/activity-tracker.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { OutboundRecord, Publisher } from '../publishing/publisher.ts';
@@ -37,6 +38,8 @@ export interface MessageProcessorDeps {
   readonly ackSender: { readonly application: string; readonly facility: string };
   readonly log: Logger;
   readonly metrics: Metrics;
+  /** Counts per device and adapter for the HTTP API (and the metrics it feeds); default: one of its own. */
+  readonly activity?: ActivityTracker;
   readonly clock?: () => Date;
 }
 
@@ -56,6 +59,7 @@ const rejectingCodes: ReadonlySet<ErrorCode> = new Set([
 export function createMessageProcessor(deps: MessageProcessorDeps) {
   const clock = deps.clock ?? (() => new Date());
   const { adapter, log, metrics } = deps;
+  const activity = deps.activity ?? createActivityTracker({ metrics });
 
   function respond(header: MessageHeader | undefined, outcome: Outcome, error?: GatewayError): string | undefined {
     if (header !== undefined && !shouldSendAcknowledgement(header, outcome)) return undefined;
@@ -99,15 +103,16 @@ export function createMessageProcessor(deps: MessageProcessorDeps) {
       await deps.publisher.publish([record], { timeoutMs: deps.publishTimeoutMs });
     } catch (publishError) {
       // Not even the dead letter is held: the sender must resend.
-      return { outcome: 'rejected', reason: reportPublishFailure(publishError, context) };
+      return { outcome: 'rejected', reason: reportPublishFailure(publishError, context, []) };
     }
-    metrics.deadLetters.inc({ stage: error.stage, code: error.code });
+    activity.deadLettered({ adapter: adapter.name, error, raw, messageId: header?.controlId, at: clock() });
     return { outcome: rejectingCodes.has(error.code) ? 'rejected' : 'error', reason: error };
   }
 
-  function reportPublishFailure(error: unknown, context: { connection: ConnectionRef; traceId: string }): GatewayError {
+  function reportPublishFailure(error: unknown, context: { connection: ConnectionRef; traceId: string }, deviceIds: readonly string[]): GatewayError {
     const failure = error instanceof GatewayError ? error : new GatewayError('publish_failed', undefined, { cause: error });
     metrics.errors.inc({ stage: failure.stage, code: failure.code });
+    activity.publishFailed({ adapter: adapter.name, error: failure, deviceIds, at: clock() });
     log.error('publish_failed', {
       code: failure.code,
       connection: context.connection.id,
@@ -126,7 +131,7 @@ export function createMessageProcessor(deps: MessageProcessorDeps) {
       log.debug('ack_received_ignored', { connection: connection.id, messageId: header.controlId });
       return undefined;
     }
-    metrics.messagesReceived.inc({ adapter: adapter.name });
+    activity.messageReceived({ adapter: adapter.name, at: receivedAt });
     metrics.inFlightMessages.inc();
     const stopTimer = metrics.ackLatency.startTimer();
     try {
@@ -152,12 +157,10 @@ export function createMessageProcessor(deps: MessageProcessorDeps) {
       try {
         await deps.publisher.publish(records, { timeoutMs: deps.publishTimeoutMs });
       } catch (error) {
-        const failure = reportPublishFailure(error, { connection, traceId });
+        const failure = reportPublishFailure(error, { connection, traceId }, [...new Set(normalized.resources.map(({ key }) => key))]);
         return respond(header, 'rejected', failure);
       }
-      for (const record of records) {
-        metrics.resourcesPublished.inc({ resource_type: record.topic === deps.topics.device ? 'Device' : 'Observation' });
-      }
+      activity.published({ adapter: adapter.name, transport: 'mllp', resources: normalized.resources, receivedAt, at: clock() });
       log.debug('message_published', {
         connection: connection.id,
         messageId: normalized.sourceMessageId,

@@ -1,0 +1,335 @@
+/**
+ * What flowed, per device and per adapter, for the HTTP API and the metrics that need more than a
+ * counter: messages received, messages and Observations Kafka acknowledged, dead letters (the most
+ * recent kept in a bounded ring), publish failures and retries, the last error per device, and
+ * rates over a sliding window. The pipeline (message processor, device runner) reports here and
+ * only here; the tracker feeds the Prometheus counters too, so the API and /metrics agree.
+ *
+ * Pure apart from the metrics: every call takes the time (`at`), nothing reads the clock.
+ * Memory is bounded: one entry per device (MLLP devices are capped), a fixed ring of dead letters
+ * with their raw bytes truncated to `maxRawBytes`.
+ */
+import type { NormalizedResource } from '../adapter-kit/define-adapter.ts';
+import type { GatewayError } from '../errors/catalogue.ts';
+import type { Metrics } from './metrics.ts';
+
+/** Counts over the last `windowMs`, in `bucketMs` buckets; `perMinute` scales the window's total to a minute. */
+export class SlidingRate {
+  private readonly buckets: { start: number; count: number }[] = [];
+  constructor(
+    private readonly windowMs = 60_000,
+    private readonly bucketMs = 5_000,
+  ) {}
+
+  add(at: Date, count = 1): void {
+    const start = Math.floor(at.getTime() / this.bucketMs) * this.bucketMs;
+    const last = this.buckets.at(-1);
+    if (last !== undefined && last.start === start) last.count += count;
+    else if (last !== undefined && start < last.start) {
+      const bucket = this.buckets.find((b) => b.start === start);
+      if (bucket !== undefined) bucket.count += count;
+    } else this.buckets.push({ start, count });
+    this.prune(at.getTime());
+  }
+
+  perMinute(at: Date): number {
+    this.prune(at.getTime());
+    const total = this.buckets.reduce((sum, bucket) => sum + bucket.count, 0);
+    return Math.round(((total * 60_000) / this.windowMs) * 100) / 100;
+  }
+
+  private prune(now: number): void {
+    const oldest = now - this.windowMs;
+    while (this.buckets.length > 0 && (this.buckets[0]?.start ?? 0) + this.bucketMs <= oldest) this.buckets.shift();
+  }
+}
+
+export type ActivityTransport = 'mllp' | 'serial' | 'tcp-client' | 'tcp-server';
+
+export interface DeviceActivity {
+  readonly id: string;
+  readonly adapter: string;
+  readonly transport: ActivityTransport;
+  /** From the published Observations' subject (MLLP: PID-3); configured devices carry their binding elsewhere. */
+  readonly patient: { readonly identifier: string; readonly system?: string } | undefined;
+  /** When the tracker first knew the device (configured at start, or its first published message). */
+  readonly knownSince: Date;
+  /** Last message Kafka acknowledged; undefined before the first. */
+  readonly lastSeenAt: Date | undefined;
+  readonly messages: number;
+  readonly observations: number;
+  readonly deadLetters: number;
+  readonly messagesPerMinute: number;
+  readonly observationsPerMinute: number;
+  readonly lastError: { readonly code: string; readonly at: Date } | undefined;
+}
+
+export interface DeadLetterEntry {
+  readonly code: string;
+  readonly stage: string;
+  readonly at: Date;
+  readonly adapter: string;
+  /** Serial devices: the configured id. MLLP: unknown (the message could not be read far enough). */
+  readonly deviceId: string | undefined;
+  readonly messageId: string | undefined;
+  readonly bytes: number;
+  /** The raw bytes (at most maxRawBytes of them): patient data, shown only with the admin token. */
+  readonly raw: Buffer;
+  readonly rawTruncated: boolean;
+}
+
+export interface AdapterActivity {
+  readonly adapter: string;
+  readonly messagesReceived: number;
+  readonly messagesReceivedPerMinute: number;
+  readonly observationsPublished: number;
+  readonly observationsPublishedPerMinute: number;
+  readonly deadLetters: number;
+}
+
+interface DeviceEntry {
+  id: string;
+  adapter: string;
+  transport: ActivityTransport;
+  patient: { identifier: string; system?: string } | undefined;
+  knownSince: Date;
+  lastSeenAt: Date | undefined;
+  messages: number;
+  observations: number;
+  deadLetters: number;
+  messageRate: SlidingRate;
+  observationRate: SlidingRate;
+  lastError: { code: string; at: Date } | undefined;
+}
+
+interface AdapterEntry {
+  received: number;
+  receivedRate: SlidingRate;
+  observations: number;
+  observationRate: SlidingRate;
+  deadLetters: number;
+}
+
+export interface ActivityTrackerOptions {
+  readonly metrics: Metrics;
+  /** Dead letters kept for /api/deadletters. Default 100. */
+  readonly deadLetterCapacity?: number;
+  /** Raw bytes kept per dead letter. Default 64 KiB. */
+  readonly maxRawBytes?: number;
+  /** Most MLLP devices tracked; the longest silent is forgotten first. Default 10,000. */
+  readonly maxDevices?: number;
+  readonly windowMs?: number;
+}
+
+export type ActivityTracker = ReturnType<typeof createActivityTracker>;
+
+export function createActivityTracker(options: ActivityTrackerOptions) {
+  const { metrics } = options;
+  const capacity = options.deadLetterCapacity ?? 100;
+  const maxRawBytes = options.maxRawBytes ?? 64 * 1024;
+  const maxDevices = options.maxDevices ?? 10_000;
+  const windowMs = options.windowMs ?? 60_000;
+  const devices = new Map<string, DeviceEntry>();
+  const adapters = new Map<string, AdapterEntry>();
+  const ring: DeadLetterEntry[] = [];
+  const deadLettersByCode = new Map<string, number>();
+  const totals = { messagesReceived: 0, messagesPublished: 0, observationsPublished: 0, resourcesPublished: 0, deadLetters: 0, publishErrors: 0, publishRetries: 0 };
+
+  const rate = () => new SlidingRate(windowMs, Math.max(1_000, Math.floor(windowMs / 12)));
+
+  function adapterEntry(adapter: string): AdapterEntry {
+    let entry = adapters.get(adapter);
+    if (entry === undefined) {
+      entry = { received: 0, receivedRate: rate(), observations: 0, observationRate: rate(), deadLetters: 0 };
+      adapters.set(adapter, entry);
+      metrics.kafkaProduceRetries.inc({ adapter }, 0);
+    }
+    return entry;
+  }
+
+  function deviceEntry(id: string, adapter: string, transport: ActivityTransport, at: Date): DeviceEntry {
+    let entry = devices.get(id);
+    if (entry === undefined) {
+      if (devices.size >= maxDevices) forgetLongestSilent();
+      entry = {
+        id,
+        adapter,
+        transport,
+        patient: undefined,
+        knownSince: at,
+        lastSeenAt: undefined,
+        messages: 0,
+        observations: 0,
+        deadLetters: 0,
+        messageRate: rate(),
+        observationRate: rate(),
+        lastError: undefined,
+      };
+      devices.set(id, entry);
+    }
+    return entry;
+  }
+
+  function forgetLongestSilent(): void {
+    let oldest: DeviceEntry | undefined;
+    for (const entry of devices.values()) {
+      if (entry.transport === 'mllp' && (oldest === undefined || (entry.lastSeenAt?.getTime() ?? 0) < (oldest.lastSeenAt?.getTime() ?? 0))) oldest = entry;
+    }
+    if (oldest !== undefined) devices.delete(oldest.id);
+  }
+
+  return {
+    /** A message (MLLP frame or serial data frame) arrived. */
+    messageReceived(event: { adapter: string; at: Date }): void {
+      metrics.messagesReceived.inc({ adapter: event.adapter });
+      totals.messagesReceived += 1;
+      const entry = adapterEntry(event.adapter);
+      entry.received += 1;
+      entry.receivedRate.add(event.at);
+    },
+
+    /**
+     * Kafka acknowledged every record of one message. MLLP devices are keyed by the record key (the
+     * device identity); serial devices by their configured id (`deviceId`).
+     */
+    published(event: {
+      adapter: string;
+      transport: ActivityTransport;
+      resources: readonly NormalizedResource[];
+      receivedAt: Date;
+      at: Date;
+      deviceId?: string;
+    }): void {
+      const observations = event.resources.filter(({ resource }) => resource.resourceType === 'Observation').length;
+      for (const { resource } of event.resources) metrics.resourcesPublished.inc({ resource_type: resource.resourceType === 'Device' ? 'Device' : 'Observation' });
+      if (observations > 0) metrics.observationsPublished.inc({ adapter: event.adapter }, observations);
+      metrics.endToEndLatency.observe({ adapter: event.adapter }, Math.max(0, event.at.getTime() - event.receivedAt.getTime()) / 1000);
+      totals.messagesPublished += 1;
+      totals.observationsPublished += observations;
+      totals.resourcesPublished += event.resources.length;
+      const adapter = adapterEntry(event.adapter);
+      adapter.observations += observations;
+      if (observations > 0) adapter.observationRate.add(event.at, observations);
+
+      const byDevice = new Map<string, NormalizedResource[]>();
+      if (event.deviceId !== undefined) byDevice.set(event.deviceId, [...event.resources]);
+      else for (const item of event.resources) byDevice.set(item.key, [...(byDevice.get(item.key) ?? []), item]);
+      for (const [id, resources] of byDevice) {
+        const entry = deviceEntry(id, event.adapter, event.transport, event.at);
+        const count = resources.filter(({ resource }) => resource.resourceType === 'Observation').length;
+        entry.lastSeenAt = event.at;
+        entry.messages += 1;
+        entry.messageRate.add(event.at);
+        entry.observations += count;
+        if (count > 0) entry.observationRate.add(event.at, count);
+        const subject = resources.map(({ resource }) => (resource.resourceType === 'Observation' ? resource.subject?.identifier : undefined)).find((identifier) => identifier?.value !== undefined);
+        if (subject?.value !== undefined) entry.patient = { identifier: subject.value, ...(subject.system !== undefined ? { system: subject.system } : {}) };
+      }
+    },
+
+    /** Kafka holds a dead letter. */
+    deadLettered(event: { adapter: string; error: GatewayError; raw: Buffer; messageId?: string; deviceId?: string; at: Date }): void {
+      metrics.deadLetters.inc({ stage: event.error.stage, code: event.error.code });
+      totals.deadLetters += 1;
+      adapterEntry(event.adapter).deadLetters += 1;
+      deadLettersByCode.set(event.error.code, (deadLettersByCode.get(event.error.code) ?? 0) + 1);
+      ring.push({
+        code: event.error.code,
+        stage: event.error.stage,
+        at: event.at,
+        adapter: event.adapter,
+        deviceId: event.deviceId,
+        messageId: event.messageId,
+        bytes: event.raw.length,
+        raw: Buffer.from(event.raw.subarray(0, maxRawBytes)),
+        rawTruncated: event.raw.length > maxRawBytes,
+      });
+      if (ring.length > capacity) ring.shift();
+      const device = event.deviceId === undefined ? undefined : devices.get(event.deviceId);
+      if (device !== undefined) {
+        device.deadLetters += 1;
+        device.lastError = { code: event.error.code, at: event.at };
+      }
+    },
+
+    /** A publish failed (Kafka unavailable or too slow). `deviceIds`: whose records these were, where known. */
+    publishFailed(event: { adapter: string; error: GatewayError; deviceIds: readonly string[]; at: Date }): void {
+      metrics.kafkaProduceErrors.inc({ code: event.error.code });
+      totals.publishErrors += 1;
+      for (const id of event.deviceIds) {
+        const device = devices.get(id);
+        if (device !== undefined) device.lastError = { code: event.error.code, at: event.at };
+      }
+    },
+
+    /** The gateway tries a failed publish again (serial device queues). */
+    publishRetried(event: { adapter: string }): void {
+      metrics.kafkaProduceRetries.inc({ adapter: event.adapter });
+      totals.publishRetries += 1;
+    },
+
+    /** Any other failure worth showing as a device's last error (serial: framing, session, transport). */
+    deviceError(event: { deviceId: string; adapter: string; transport: ActivityTransport; code: string; at: Date }): void {
+      const device = devices.get(event.deviceId) ?? deviceEntry(event.deviceId, event.adapter, event.transport, event.at);
+      device.lastError = { code: event.code, at: event.at };
+    },
+
+    /** Registers a configured device so it is known before its first message. */
+    configured(event: { deviceId: string; adapter: string; transport: ActivityTransport; at: Date }): void {
+      adapterEntry(event.adapter);
+      deviceEntry(event.deviceId, event.adapter, event.transport, event.at);
+    },
+
+    device(id: string, at: Date): DeviceActivity | undefined {
+      const entry = devices.get(id);
+      return entry === undefined ? undefined : snapshot(entry, at);
+    },
+
+    devices(at: Date): DeviceActivity[] {
+      return [...devices.values()].map((entry) => snapshot(entry, at)).sort((a, b) => a.id.localeCompare(b.id));
+    },
+
+    adapters(at: Date): AdapterActivity[] {
+      return [...adapters].map(([adapter, entry]) => ({
+        adapter,
+        messagesReceived: entry.received,
+        messagesReceivedPerMinute: entry.receivedRate.perMinute(at),
+        observationsPublished: entry.observations,
+        observationsPublishedPerMinute: entry.observationRate.perMinute(at),
+        deadLetters: entry.deadLetters,
+      }));
+    },
+
+    totals(): Readonly<typeof totals> {
+      return { ...totals };
+    },
+
+    deadLettersByCode(): Record<string, number> {
+      return Object.fromEntries([...deadLettersByCode].sort(([a], [b]) => a.localeCompare(b)));
+    },
+
+    /** Most recent first. */
+    recentDeadLetters(limit = capacity): DeadLetterEntry[] {
+      return ring.slice(-limit).reverse();
+    },
+
+    deadLetterCapacity: capacity,
+  };
+}
+
+function snapshot(entry: DeviceEntry, at: Date): DeviceActivity {
+  return {
+    id: entry.id,
+    adapter: entry.adapter,
+    transport: entry.transport,
+    patient: entry.patient,
+    knownSince: entry.knownSince,
+    lastSeenAt: entry.lastSeenAt,
+    messages: entry.messages,
+    observations: entry.observations,
+    deadLetters: entry.deadLetters,
+    messagesPerMinute: entry.messageRate.perMinute(at),
+    observationsPerMinute: entry.observationRate.perMinute(at),
+    lastError: entry.lastError,
+  };
+}
