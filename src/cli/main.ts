@@ -18,6 +18,7 @@ const commands: readonly CommandSpec[] = [
   replayCommand,
   checkConfigCommand,
   kafkaLocalCommand,
+  (await import('./commands/fhir-sink.ts')).fhirSinkCommand,
 ];
 
 function overview(): string {
