@@ -7,7 +7,9 @@
  * with the server's OperationOutcome; an unavailable server is retried and nothing is committed
  * before it accepted.
  */
+import { execFile, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { Client } from 'fhir-kit-client';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +27,9 @@ import { startTestGateway, type TestGateway } from '../support/gateway-harness.t
 import { kafkaBrokers, readAll, uniqueTopicPrefix } from '../support/kafka.ts';
 
 type Json = Record<string, unknown>;
+
+const bin = new URL('../../bin/vitalbridge.js', import.meta.url).pathname;
+const execFileAsync = promisify(execFile);
 
 let gw: TestGateway;
 let fhir: TestFhirServer;
@@ -159,6 +164,7 @@ describe('vitalbridge fhir-sink into a real FHIR server', () => {
     expect(devices.length).toBeGreaterThan(0);
     expect(observations.length).toBeGreaterThan(0);
 
+    const started = performance.now();
     const sink = await startSink(group);
     try {
       await waitFor('every published Observation on the server', async () =>
@@ -171,6 +177,10 @@ describe('vitalbridge fhir-sink into a real FHIR server', () => {
     } finally {
       await sink.stop();
     }
+    const { bundles: bundleCount, written, committedRecords } = sink.stats();
+    process.stderr.write(
+      `[fhir-sink] ${devices.length} Devices + ${observations.length} Observations (${committedRecords} records) -> ${written} writes in ${bundleCount} Bundles, ${Math.round(performance.now() - started)} ms from start to all committed\n`,
+    );
 
     // Devices by identifier (the conditional-update key), Observations by device: the same resources.
     for (const device of devices) {
@@ -287,6 +297,42 @@ describe('vitalbridge fhir-sink into a real FHIR server', () => {
       await sink.stop();
     }
   }, 60_000);
+});
+
+describe('the fhir-sink command', () => {
+  it('runs as a process from its flags and environment, and on SIGTERM commits and exits 0', async () => {
+    const groupId = `${group}-cli`;
+    const child = spawn(process.execPath, [bin, 'fhir-sink', '--group', groupId, '--topics', `${gw.topics.device},${gw.topics.observation}`, '--batch-size', '3', '--linger-ms', '100', '--dead-letter-topic', deadLetterTopic, '--log-level', 'debug'], {
+      env: { ...process.env, FHIR_SERVER_URL: fhir.url, KAFKA_BROKERS: brokers().join(',') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await waitFor('the CLI sink to commit to the end', async () =>
+        (await committedOffset(gw.topics.observation, groupId)) === (await committedOffset(gw.topics.observation)) &&
+        (await committedOffset(gw.topics.device, groupId)) === (await committedOffset(gw.topics.device))
+          ? true
+          : undefined,
+      30_000,
+    );
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const code = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve('timeout'), 15_000))]);
+    expect(code, output).toBe(0);
+    expect(output).toContain('"event":"signal_received"');
+    expect(output).toContain('"event":"fhir_sink_stopped"');
+  }, 60_000);
+
+  it('--help names every option and the environment', async () => {
+    const { stdout } = await execFileAsync(process.execPath, [bin, 'fhir-sink', '--help']);
+    for (const option of ['--brokers', '--fhir-url', '--group', '--batch-size', '--linger-ms', '--topics', '--bearer-token', 'FHIR_SERVER_URL', 'KAFKA_BROKERS']) {
+      expect(stdout).toContain(option);
+    }
+  });
 });
 
 function byId(a: Json, b: Json): number {
