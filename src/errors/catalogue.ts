@@ -6,7 +6,8 @@
  * - retryable: whether sending the same bytes again can succeed (true only for transient faults).
  * - hl7: the HL7 table 0357 message error condition code used in ERR-3 when the error is NAKed.
  */
-export const stages = ['receive', 'parse', 'normalize', 'validate', 'publish'] as const;
+/** `sink`: the FHIR server sink, downstream of Kafka (vitalbridge fhir-sink). */
+export const stages = ['receive', 'parse', 'normalize', 'validate', 'publish', 'sink'] as const;
 export type Stage = (typeof stages)[number];
 
 export interface ErrorSpec {
@@ -190,6 +191,18 @@ export const errorCatalogue = {
     retryable: true,
     hl7: '207',
     message: 'Kafka refused or lost the records; resend the message.',
+  },
+  fhir_server_rejected: {
+    stage: 'sink',
+    retryable: false,
+    hl7: '207',
+    message: 'The FHIR server rejected the resource (HTTP 4xx); its OperationOutcome says why. The record was not written.',
+  },
+  fhir_sink_unreadable_record: {
+    stage: 'sink',
+    retryable: false,
+    hl7: '207',
+    message: 'The record is not a FHIR resource with a resourceType and an id; it cannot be written to a FHIR server.',
   },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -113,6 +113,8 @@ function issueTypeFor(stage: GatewayError['stage']): string {
       return 'invariant';
     case 'publish':
       return 'transient';
+    case 'sink':
+      return 'processing';
     default:
       return stage satisfies never;
   }

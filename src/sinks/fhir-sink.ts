@@ -18,6 +18,7 @@
  *   dead-lettered: the dead letter is acknowledged by Kafka first).
  */
 import { randomUUID } from 'node:crypto';
+import { errorCatalogue, type ErrorCode } from '../errors/catalogue.ts';
 import type { Logger } from '../observability/log.ts';
 import { deadLetterContentType, recordHeaders, type OutboundRecord, type Publisher } from '../publishing/publisher.ts';
 import type { FhirWriter, ServerOperationOutcome, TransactionEntry } from './fhir-writer.ts';
@@ -27,11 +28,7 @@ import type { ConsumedRecord, PartitionBatch, RecordConsumer } from './record-co
  * Dead-letter error codes of the sink. Not (yet) in src/errors/catalogue.ts, whose stages end at
  * publish; the record shape is the gateway's dead letter (asyncapi.yaml) with stage `sink`.
  */
-export const sinkErrorCodes = {
-  fhir_server_rejected: 'The FHIR server rejected the resource (HTTP 4xx); its OperationOutcome says why. The record was not written.',
-  fhir_sink_unreadable_record: 'The record is not a FHIR resource with a resourceType and an id; it cannot be written to a FHIR server.',
-} as const;
-export type SinkErrorCode = keyof typeof sinkErrorCodes;
+export type SinkErrorCode = Extract<ErrorCode, 'fhir_server_rejected' | 'fhir_sink_unreadable_record'>;
 
 export interface RetryPolicy {
   /** Tries of one Bundle before the partition is paused (1 = no retry). */
@@ -343,9 +340,9 @@ export function buildSinkDeadLetter(input: {
   const value = {
     error: {
       code: input.code,
-      stage: 'sink',
-      retryable: false,
-      message: sinkErrorCodes[input.code],
+      stage: errorCatalogue[input.code].stage,
+      retryable: errorCatalogue[input.code].retryable,
+      message: errorCatalogue[input.code].message,
       ...(input.httpStatus === undefined ? {} : { httpStatus: input.httpStatus }),
     },
     source: {
