@@ -8,7 +8,9 @@
  * Auth: with http.token / http.adminToken set, /api/* and /openapi.json need
  * `Authorization: Bearer <token>` (and health and metrics too with http.protectHealthAndMetrics).
  * Patient identifiers are shown only to an authorised request; dead letters' raw bytes only to the
- * admin token with ?include=raw.
+ * admin token with ?include=raw. The live dashboard (`/`, dashboard/) and its event stream
+ * (/api/events/stream) are protected like /api/* and also take the token as `?token=`, because a
+ * browser's EventSource cannot send an Authorization header.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Server } from 'node:http';
@@ -19,6 +21,7 @@ import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { DeviceStatus } from '../pipeline/device-state.ts';
 import { createAuthenticator, type Access } from './auth.ts';
+import { createDashboard } from './dashboard/dashboard.ts';
 import { createDeviceView } from './device-view.ts';
 import { deadLettersQuerySchema, openApiDocument, routeTable, type OperationId, type RouteSpec } from './routes.ts';
 
@@ -78,6 +81,14 @@ export function createHttpApi(options: HttpApiOptions) {
         });
   if (view !== undefined) metrics.observeDevices(() => view.countByState(clock()));
   const emptyCounts = { connected: 0, stale: 0, offline: 0, disconnected: 0 };
+  const dashboard = createDashboard({
+    activity,
+    devices: (at, access) => view?.list(at, access) ?? [],
+    kafkaConnected: () => options.readiness.kafkaConnected(),
+    mllpListening: () => options.readiness.mllpListening(),
+    clock,
+    startedAt,
+  });
 
   const handlers: Record<OperationId, Handler> = {
     healthz(_req, res) {
@@ -141,6 +152,12 @@ export function createHttpApi(options: HttpApiOptions) {
         kafka: { connected: options.readiness.kafkaConnected() },
       });
     },
+    dashboard(req, res) {
+      dashboard.page(req, res);
+    },
+    eventStream(req, res, access) {
+      dashboard.stream(req, res, access);
+    },
     listDeadLetters(req, res, access) {
       const query = deadLettersQuerySchema.safeParse(req.query);
       if (!query.success) {
@@ -170,9 +187,14 @@ export function createHttpApi(options: HttpApiOptions) {
     },
   };
 
-  function guard(protection: RouteSpec['protection']) {
+  function guard(route: RouteSpec) {
+    const protection = route.protection;
     return (req: Request, res: Response, next: NextFunction) => {
-      const result = auth.authenticate(req.get('authorization'));
+      // The dashboard and its stream also take ?token= (EventSource cannot send headers); the
+      // header wins when both are sent. Either way the same constant-time comparison decides.
+      const queryToken = route.tokenInQuery === true && typeof req.query.token === 'string' ? req.query.token : undefined;
+      const authorization = req.get('authorization') ?? (queryToken === undefined ? undefined : `Bearer ${queryToken}`);
+      const result = auth.authenticate(authorization);
       if (result.ok) {
         res.locals.access = result.access;
         next();
@@ -186,7 +208,7 @@ export function createHttpApi(options: HttpApiOptions) {
       }
       metrics.httpAuthFailures.inc({ reason: result.reason });
       res.set('WWW-Authenticate', 'Bearer realm="vitalbridge"');
-      sendProblem(res, 401, 'Unauthorized', result.reason === 'missing' ? 'Send Authorization: Bearer <token>.' : 'The bearer token is not valid.');
+      sendProblem(res, 401, 'Unauthorized', result.reason === 'missing' ? `Send Authorization: Bearer <token>${route.tokenInQuery === true ? ' (or, for the dashboard, ?token=<token>)' : ''}.` : 'The bearer token is not valid.');
     };
   }
 
@@ -194,7 +216,7 @@ export function createHttpApi(options: HttpApiOptions) {
   app.disable('x-powered-by');
   for (const route of routeTable as readonly RouteSpec[]) {
     const handler = handlers[route.operationId as OperationId];
-    app[route.method](route.path, guard(route.protection), async (req: Request, res: Response) => {
+    app[route.method](route.path, guard(route), async (req: Request, res: Response) => {
       await handler(req, res, res.locals.access as Access);
     });
   }

@@ -124,6 +124,13 @@ export const deadLettersQuerySchema = z.strictObject({
   include: z.literal('raw').optional().describe('`raw`: add the raw bytes (needs the admin token).'),
 });
 
+export const dashboardQuerySchema = z.object({
+  token: z
+    .string()
+    .optional()
+    .describe('The bearer token, for browsers (EventSource cannot send headers). Prefer the Authorization header where you can.'),
+});
+
 export const healthSchema = z.object({ status: z.literal('alive') });
 export const readySchema = z.object({
   status: z.enum(['ready', 'not-ready']),
@@ -140,6 +147,11 @@ export interface RouteSpec {
   readonly path: string;
   readonly summary: string;
   readonly protection: Protection;
+  /**
+   * Also accept the token as `?token=` (the dashboard page and its event stream: a browser's
+   * EventSource cannot send an Authorization header). Checked by the same authenticator.
+   */
+  readonly tokenInQuery?: boolean;
   readonly pathParams?: Readonly<Record<string, string>>;
   readonly query?: z.ZodObject;
   readonly responses: Readonly<Record<number, { readonly description: string; readonly schema?: z.ZodType; readonly contentType?: string }>>;
@@ -224,6 +236,27 @@ export const routeTable = [
       403: problem('include=raw without the admin token.'),
     },
   },
+  {
+    operationId: 'dashboard',
+    method: 'get',
+    path: '/',
+    summary: 'The live dashboard: one self-contained HTML page (no external resources) fed by /api/events/stream.',
+    protection: 'api',
+    tokenInQuery: true,
+    query: dashboardQuerySchema,
+    responses: { 200: { description: 'The dashboard page.', contentType: 'text/html' }, 401: unauthorised },
+  },
+  {
+    operationId: 'eventStream',
+    method: 'get',
+    path: '/api/events/stream',
+    summary:
+      'Server-Sent Events for the dashboard: a `snapshot` event (JSON: status, totals, per-second throughput of the last 10 minutes, devices with last values, recent dead letters and errors) every second. Without `Accept: text/event-stream`, one snapshot and the response ends.',
+    protection: 'api',
+    tokenInQuery: true,
+    query: dashboardQuerySchema,
+    responses: { 200: { description: 'The event stream.', contentType: 'text/event-stream' }, 401: unauthorised },
+  },
 ] as const satisfies readonly RouteSpec[];
 
 export type OperationId = (typeof routeTable)[number]['operationId'];
@@ -269,7 +302,7 @@ export function openApiDocument(options: { version: string; protectHealthAndMetr
         operationId: route.operationId,
         summary: route.summary,
         ...(parameters.length > 0 ? { parameters } : {}),
-        ...(secured ? { security: [{ bearer: [] }] } : { security: [] }),
+        ...(secured ? { security: route.tokenInQuery === true ? [{ bearer: [] }, { queryToken: [] }] : [{ bearer: [] }] } : { security: [] }),
         responses,
       },
     };
@@ -282,7 +315,12 @@ export function openApiDocument(options: { version: string; protectHealthAndMetr
       description:
         'Health, metrics, the device registry, statistics and recent dead letters of one gateway. With `http.token` (or `HTTP_TOKEN`) set, /api/* and this document need `Authorization: Bearer <token>`.',
     },
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer' },
+        queryToken: { type: 'apiKey', in: 'query', name: 'token', description: 'The same token, for the dashboard page and its event stream only.' },
+      },
+    },
     paths,
   };
 }

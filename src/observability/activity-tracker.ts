@@ -78,6 +78,31 @@ export interface DeadLetterEntry {
   readonly rawTruncated: boolean;
 }
 
+/** The last value of one measured quantity of a device (from its last published Observation of that code). */
+export interface LastValue {
+  /** MDC reference id (e.g. MDC_PULS_OXIM_SAT_O2) or, without one, the first coding's code. */
+  readonly code: string;
+  readonly value: number | string;
+  readonly unit: string | undefined;
+  readonly at: Date;
+}
+
+/** The values (valueQuantity, or each component's) of a message's Observations, by code. */
+export function observationValues(resources: readonly NormalizedResource[], at: Date): LastValue[] {
+  const values: LastValue[] = [];
+  const codeOf = (code: { coding?: { code?: string; display?: string }[] } | undefined) =>
+    code?.coding?.find((coding) => coding.display?.startsWith('MDC_') === true)?.display ?? code?.coding?.[0]?.code;
+  const add = (code: string | undefined, quantity: { value?: number; unit?: string; code?: string } | undefined) => {
+    if (code !== undefined && quantity?.value !== undefined) values.push({ code, value: quantity.value, unit: quantity.unit ?? quantity.code, at });
+  };
+  for (const { resource } of resources) {
+    if (resource.resourceType !== 'Observation') continue;
+    add(codeOf(resource.code), resource.valueQuantity);
+    for (const component of resource.component ?? []) add(codeOf(component.code), component.valueQuantity);
+  }
+  return values;
+}
+
 export interface AdapterActivity {
   readonly adapter: string;
   readonly messagesReceived: number;
@@ -132,6 +157,8 @@ export function createActivityTracker(options: ActivityTrackerOptions) {
   const devices = new Map<string, DeviceEntry>();
   const adapters = new Map<string, AdapterEntry>();
   const ring: DeadLetterEntry[] = [];
+  /** Per device, the last value per code (bounded by the codes a device sends). */
+  const lastValuesByDevice = new Map<string, Map<string, LastValue>>();
   const deadLettersByCode = new Map<string, number>();
   const totals = { messagesReceived: 0, messagesPublished: 0, observationsPublished: 0, resourcesPublished: 0, deadLetters: 0, publishErrors: 0, publishRetries: 0 };
 
@@ -175,7 +202,17 @@ export function createActivityTracker(options: ActivityTrackerOptions) {
     for (const entry of devices.values()) {
       if (entry.transport === 'mllp' && (oldest === undefined || (entry.lastSeenAt?.getTime() ?? 0) < (oldest.lastSeenAt?.getTime() ?? 0))) oldest = entry;
     }
-    if (oldest !== undefined) devices.delete(oldest.id);
+    if (oldest !== undefined) {
+      devices.delete(oldest.id);
+      lastValuesByDevice.delete(oldest.id);
+    }
+  }
+
+  function rememberValues(id: string, values: readonly LastValue[]): void {
+    if (values.length === 0) return;
+    const byCode = lastValuesByDevice.get(id) ?? new Map<string, LastValue>();
+    for (const value of values) byCode.set(value.code, value);
+    lastValuesByDevice.set(id, byCode);
   }
 
   return {
@@ -223,6 +260,7 @@ export function createActivityTracker(options: ActivityTrackerOptions) {
         entry.observations += count;
         if (count > 0) entry.observationRate.add(event.at, count);
         const subject = resources.map(({ resource }) => (resource.resourceType === 'Observation' ? resource.subject?.identifier : undefined)).find((identifier) => identifier?.value !== undefined);
+        rememberValues(id, observationValues(resources, event.at));
         if (subject?.value !== undefined) entry.patient = { identifier: subject.value, ...(subject.system !== undefined ? { system: subject.system } : {}) };
       }
     },
@@ -287,6 +325,11 @@ export function createActivityTracker(options: ActivityTrackerOptions) {
 
     devices(at: Date): DeviceActivity[] {
       return [...devices.values()].map((entry) => snapshot(entry, at)).sort((a, b) => a.id.localeCompare(b.id));
+    },
+
+    /** The last value per code of a device's Observations, in the order the codes were first seen. */
+    lastValues(id: string): LastValue[] {
+      return [...(lastValuesByDevice.get(id)?.values() ?? [])];
     },
 
     adapters(at: Date): AdapterActivity[] {
