@@ -3,7 +3,10 @@
  * `vitalbridge send` with the example file, `vitalbridge tail` reading the records back.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { kafkaBrokers } from './support/kafka.ts';
 
@@ -59,6 +62,18 @@ describe('vitalbridge CLI', () => {
     expect(result.stderr).toContain('MLLP_PORT');
     expect(result.stderr).toContain('http.port');
     expect(result.stderr).toContain('kafka.brokers.0');
+  });
+
+  it('check-config prints the effective config with tokens redacted', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vb-check-'));
+    const file = join(dir, 'gateway.yaml');
+    await writeFile(file, 'http:\n  token: sup3r-secret-token-value\nmllp:\n  port: 2600\n');
+    const result = await run(['check-config', '--config', file], { HTTP_ADMIN_TOKEN: 'another-secret-admin-token' });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).mllp.port).toBe(2600);
+    expect(JSON.parse(result.stdout).http.token).toBe('(set, redacted)');
+    expect(result.stdout).not.toContain('sup3r-secret');
+    expect(result.stdout).not.toContain('another-secret');
   });
 
   it('start + send + tail: the example monitor message comes back from Kafka as FHIR', async () => {

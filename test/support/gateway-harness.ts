@@ -33,7 +33,7 @@ export async function startTestGateway(options: {
   const raw = {
     ...options.config,
     mllp: { host: '127.0.0.1', port: 0, ...(options.config?.mllp as object | undefined) },
-    http: { host: '127.0.0.1', port: 0 },
+    http: { ...(options.config?.http as object | undefined), host: '127.0.0.1', port: 0 },
     kafka: {
       brokers: [...options.brokers],
       topicPartitions: 1,

@@ -1,13 +1,9 @@
 /**
- * The real gateway against the real broker, like gateway-harness.ts, but with the `http` section
- * (tokens, protectHealthAndMetrics) and devices taken from the test's config, and small fetch helpers.
+ * The test gateway (gateway-harness.ts) with an `http` section (tokens, protectHealthAndMetrics)
+ * and devices from the test, plus a small fetch helper.
  */
-import { randomUUID } from 'node:crypto';
-import { adapters as registeredAdapters, findAdapter } from '../../adapters/index.ts';
-import { resolveConfig } from '../../src/config/load-config.ts';
-import { startGateway, type GatewayHandle } from '../../src/gateway.ts';
-import { createLogger } from '../../src/observability/log.ts';
-import { createKafkaPublisher } from '../../src/publishing/kafka-publisher.ts';
+import { startTestGateway } from './gateway-harness.ts';
+import type { GatewayHandle } from '../../src/gateway.ts';
 
 export interface HttpTestGateway {
   readonly gateway: GatewayHandle;
@@ -18,39 +14,10 @@ export interface HttpTestGateway {
 }
 
 export async function startHttpTestGateway(options: { brokers: readonly string[]; http?: Record<string, unknown>; devices?: unknown[] }): Promise<HttpTestGateway> {
-  const suffix = randomUUID().slice(0, 8);
-  const raw = {
-    mllp: { host: '127.0.0.1', port: 0 },
-    http: { ...options.http, host: '127.0.0.1', port: 0 },
-    devices: options.devices ?? [],
-    kafka: {
-      brokers: [...options.brokers],
-      topicPartitions: 1,
-      topics: {
-        observation: `test.${suffix}.fhir.observation`,
-        device: `test.${suffix}.fhir.device`,
-        deadLetter: `test.${suffix}.gateway.deadletter`,
-        events: `test.${suffix}.gateway.events`,
-      },
-    },
-  };
-  const resolved = resolveConfig(raw, {}, { adapters: registeredAdapters });
-  if (!resolved.ok) throw new Error(`test config invalid: ${JSON.stringify(resolved.problems)}`);
-  const { config } = resolved;
-  const logLines: string[] = [];
-  const log = createLogger({ level: 'debug', write: (line) => logLines.push(line) });
-  const adapter = findAdapter(config.mllp.adapter);
-  if (adapter === undefined) throw new Error(`no adapter ${config.mllp.adapter}`);
-  const publisher = createKafkaPublisher({
-    brokers: config.kafka.brokers ?? [],
-    clientId: `vitalbridge-http-test-${suffix}`,
-    createTopics: true,
-    topicPartitions: config.kafka.topicPartitions,
-    replicationFactor: config.kafka.replicationFactor,
-    connectTimeoutMs: config.kafka.connectTimeoutMs,
-    log,
+  const { gateway, logLines, stop } = await startTestGateway({
+    brokers: options.brokers,
+    config: { http: options.http ?? {}, devices: options.devices ?? [] },
   });
-  const gateway = await startGateway({ config, adapter, adapterConfig: resolved.adapterConfig, publisher, log, devices: resolved.devices });
   const baseUrl = `http://127.0.0.1:${gateway.http.port}`;
   return {
     gateway,
@@ -61,6 +28,6 @@ export async function startHttpTestGateway(options: { brokers: readonly string[]
       const text = await response.text();
       return { status: response.status, headers: response.headers, text, json: () => JSON.parse(text) as unknown };
     },
-    stop: () => gateway.stop({ graceMs: 2_000 }),
+    stop,
   };
 }

@@ -9,7 +9,7 @@ export const checkConfigCommand: CommandSpec = {
   --config <file>   YAML or JSON config to validate.
   -h, --help        Show this help.
 
-Exit status: 0 valid (the effective config is printed as JSON), 2 invalid (every problem listed).`,
+Exit status: 0 valid (the effective config is printed as JSON, tokens redacted), 2 invalid (every problem listed).`,
   options: { config: { type: 'string', short: 'c' } },
   allowPositionals: false,
   async run(args) {
@@ -26,8 +26,14 @@ Exit status: 0 valid (the effective config is printed as JSON), 2 invalid (every
       transport: device.transport,
       staleAfterSeconds: device.staleAfterMs / 1000,
     }));
+    // Secrets are shown as set or not, never printed: this output ends up in tickets and chat.
+    const http = {
+      ...loaded.config.http,
+      token: loaded.config.http.token === undefined ? undefined : '(set, redacted)',
+      adminToken: loaded.config.http.adminToken === undefined ? undefined : '(set, redacted)',
+    };
     process.stdout.write(
-      `${JSON.stringify({ ...loaded.config, mllp: { ...loaded.config.mllp, adapterConfig: loaded.adapterConfig }, devices }, null, 2)}\n`,
+      `${JSON.stringify({ ...loaded.config, http, mllp: { ...loaded.config.mllp, adapterConfig: loaded.adapterConfig }, devices }, null, 2)}\n`,
     );
     return 0;
   },
