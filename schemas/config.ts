@@ -113,6 +113,22 @@ export const httpSchema = z
   .prefault({})
   .describe('The HTTP API.');
 
+export const presenceSchema = z
+  .strictObject({
+    staleAfterSeconds: z
+      .number()
+      .positive()
+      .default(120)
+      .describe('MLLP devices: silent this long -> `stale` (event `device.stale`, Device.status inactive; the HTTP API uses the same limit).'),
+    offlineAfterSeconds: z
+      .number()
+      .positive()
+      .default(900)
+      .describe('MLLP devices: silent this long -> offline (event `device.disconnected`; `offline` in the HTTP API). Should exceed staleAfterSeconds.'),
+  })
+  .prefault({})
+  .describe('Presence of devices seen over MLLP, judged from silence (serial devices use their own staleAfterSeconds).');
+
 export const localKafkaSchema = z
   .strictObject({
     port: port.default(9092).describe('Port of the local broker started when kafka.brokers is absent (0 = any free port).'),
@@ -207,6 +223,7 @@ export const gatewayConfigSchema = z
   .strictObject({
     mllp: mllpSchema,
     http: httpSchema,
+    presence: presenceSchema,
     kafka: kafkaSchema,
     localKafka: localKafkaSchema,
     devices: z

@@ -12,6 +12,7 @@ import type { ResolvedDevice } from './config/load-config.ts';
 import { createDeviceRunner, type DeviceRunner } from './pipeline/device-runner.ts';
 import { DeviceRegistry, type DeviceStatus } from './pipeline/device-state.ts';
 import { createMessageProcessor } from './pipeline/message-processor.ts';
+import { createPresenceMonitor } from './pipeline/presence-monitor.ts';
 import type { Publisher } from './publishing/publisher.ts';
 import { createMllpServer } from './transports/mllp/server.ts';
 import type { GatewayConfig } from '../schemas/config.ts';
@@ -43,6 +44,20 @@ export async function startGateway(options: {
   const activity = createActivityTracker({ metrics });
   const registry = new DeviceRegistry();
 
+  // MLLP devices' presence (events from silence) and Device status updates; one place for the limits.
+  const presenceLimits = { staleAfterMs: config.presence.staleAfterSeconds * 1000, offlineAfterMs: config.presence.offlineAfterSeconds * 1000 };
+  const presence = createPresenceMonitor({
+    activity,
+    publisher,
+    topics,
+    publishTimeoutMs: config.kafka.publishTimeoutMs,
+    log,
+    thresholds: presenceLimits,
+    serialStates: () => registry.list(),
+  });
+  /** What the pipeline reports to: the tracker, with the monitor seeing each published Device. */
+  const reported = presence.observe(activity);
+
   await publisher.start([topics.observation, topics.device, topics.deadLetter, topics.events]);
 
   const processor = createMessageProcessor({
@@ -54,7 +69,7 @@ export async function startGateway(options: {
     ackSender: { application: config.mllp.application, facility: config.mllp.facility },
     log,
     metrics,
-    activity,
+    activity: reported,
   });
 
   const mllp = createMllpServer({
@@ -78,6 +93,8 @@ export async function startGateway(options: {
     metrics,
     readiness: { mllpListening: () => mllp.listening, kafkaConnected: () => publisher.isConnected() },
     activity,
+    mllpStaleAfterMs: presenceLimits.staleAfterMs,
+    mllpOfflineAfterMs: presenceLimits.offlineAfterMs,
     deviceStates: () => registry.list(),
     configuredDevices: options.devices ?? [],
     inFlightRecords: () => publisher.inFlightRecords(),
@@ -96,10 +113,11 @@ export async function startGateway(options: {
       log,
       metrics,
       registry,
-      activity,
+      activity: reported,
     }),
   );
   for (const runner of runners) runner.start();
+  presence.start();
 
   let stopping: Promise<void> | undefined;
   return {
@@ -114,6 +132,7 @@ export async function startGateway(options: {
         // Serial devices first: stop sessions, close ports, hand what is queued to Kafka.
         await Promise.all(runners.map((runner) => runner.stop({ graceMs: Math.min(stopOptions?.graceMs ?? 10_000, 5_000) })));
         await mllp.close({ graceMs: stopOptions?.graceMs ?? 10_000 });
+        await presence.stop({ graceMs: Math.min(stopOptions?.graceMs ?? 10_000, 2_000) });
         await new Promise<void>((resolve) => {
           http.server.close(() => resolve());
           http.server.closeAllConnections();
