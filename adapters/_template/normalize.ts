@@ -21,9 +21,8 @@ import {
   buildObservations,
   deviceKey,
   deviceResourceId,
-  formatInstant,
+  instantFromDate,
   parseDecimal,
-  utc,
   type CodeRef,
   type DeviceIdentity,
   type Reading,
@@ -62,28 +61,12 @@ function identityOf(record: __Name__Record, binding: DeviceBinding | undefined):
   throw new GatewayError('no_device_identity', 'The record has no SN= and no device is configured for this connection.');
 }
 
-/** The receive time as a FHIR instant in UTC with milliseconds. */
-function instantOf(date: Date): string {
-  return formatInstant(
-    {
-      year: date.getUTCFullYear(),
-      month: date.getUTCMonth() + 1,
-      day: date.getUTCDate(),
-      hour: date.getUTCHours(),
-      minute: date.getUTCMinutes(),
-      second: date.getUTCSeconds(),
-      fraction: String(date.getUTCMilliseconds()).padStart(3, '0'),
-    },
-    utc,
-  );
-}
-
 export function normalize__Name__Record(record: __Name__Record, context: NormalizeContext<__Name__Config>): Normalized {
   const identity = identityOf(record, context.binding);
   const key = deviceKey(identity);
   const deviceId = deviceResourceId(key, undefined);
   const subject = subjectOf(context.binding, deviceId);
-  const time = instantOf(context.receivedAt);
+  const time = instantFromDate(context.receivedAt);
 
   const readings: Reading[] = [];
   for (const [field, spec] of Object.entries(fieldSpecs) as [NumericField, FieldSpec][]) {

@@ -7,28 +7,7 @@
  * source as parse.ts. A request/response device also answers in `receive` (see draeger-medibus).
  */
 import type { DeviceSimulator, SimulatorOptions } from '../../src/adapter-kit/define-adapter.ts';
-
-/** mulberry32: a small seeded generator, [0, 1). */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A value that wanders by at most `step` per call, pulled back towards `centre`, kept in [min, max]. */
-function drift(random: () => number, centre: number, step: number, min: number, max: number): () => number {
-  let value = centre;
-  return () => {
-    value += (random() * 2 - 1) * step + (centre - value) * 0.05;
-    value = Math.min(max, Math.max(min, value));
-    return value;
-  };
-}
+import { drift, seededRandom } from '../../src/adapter-kit/simulation.ts';
 
 const pad = (value: number, width: number) => String(value).padStart(width, '0');
 

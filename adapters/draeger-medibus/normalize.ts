@@ -22,9 +22,8 @@ import {
   defaultTerminology,
   deviceKey,
   deviceResourceId,
-  formatInstant,
+  instantFromDate,
   parseDecimal,
-  utc,
   type Reading,
   type ReadingSubject,
   type ReadingValue,
@@ -88,21 +87,6 @@ export function shiftDecimal(text: string, shift: number): string {
   return sign !== '' && /[1-9]/.test(result) ? `-${result}` : result;
 }
 
-function instantOf(date: Date): string {
-  return formatInstant(
-    {
-      year: date.getUTCFullYear(),
-      month: date.getUTCMonth() + 1,
-      day: date.getUTCDate(),
-      hour: date.getUTCHours(),
-      minute: date.getUTCMinutes(),
-      second: date.getUTCSeconds(),
-      fraction: String(date.getUTCMilliseconds()).padStart(3, '0'),
-    },
-    utc,
-  );
-}
-
 interface DeviceContext {
   readonly key: string;
   readonly deviceId: string;
@@ -164,7 +148,7 @@ export function normalizeMedibus(message: MedibusMessage, context: NormalizeCont
   switch (message.kind) {
     case 'measured-data': {
       const device = deviceContext(context.binding);
-      const time = instantOf(context.receivedAt);
+      const time = instantFromDate(context.receivedAt);
       const withheld: WithheldValue[] = [];
       const readings = message.values.map((value) => readingOf(value, device, time, withheld));
       const built = buildObservations(readings, { bloodPressure: 'panel' });

@@ -8,6 +8,7 @@ import type { DeviceSimulator, SimulatorOptions } from '../../src/adapter-kit/de
 import { commands, encodeCommand, encodeResponse, ESC } from './checksum.ts';
 import { codeHex } from './codes.ts';
 import { MedibusFramer } from './framing.ts';
+import { seededRandom } from '../../src/adapter-kit/simulation.ts';
 
 interface Channel {
   readonly code: number;
@@ -33,18 +34,6 @@ const channels: readonly Channel[] = [
   { code: 0xe1, base: 78, spread: 8, step: 1, decimals: 0 }, // pulse
 ];
 
-/** mulberry32: a small seeded PRNG. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const monthNames = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
 
 export class MedibusSimulator implements DeviceSimulator {
@@ -57,7 +46,7 @@ export class MedibusSimulator implements DeviceSimulator {
   private readonly deviceId: string;
 
   constructor(private readonly options: SimulatorOptions) {
-    this.next = random(options.seed);
+    this.next = seededRandom(options.seed);
     this.values = channels.map((channel) => channel.base);
     this.deviceId = (options.serialNumber ?? '4711').slice(0, 4).padStart(4, '0');
   }

@@ -10,8 +10,7 @@ import {
   buildObservations,
   deviceKey,
   deviceResourceId,
-  formatInstant,
-  utc,
+  instantFromDate,
   type DeviceIdentity,
   type Reading,
   type ReadingSubject,
@@ -25,22 +24,6 @@ function subjectOf(binding: DeviceBinding, deviceId: string): ReadingSubject {
   return { kind: 'patient', identifier: { ...(patient.system !== undefined ? { system: patient.system } : {}), value: patient.identifier } };
 }
 
-/** The receive time as a FHIR instant in UTC with milliseconds (packets come three a second). */
-function instantOf(date: Date): string {
-  return formatInstant(
-    {
-      year: date.getUTCFullYear(),
-      month: date.getUTCMonth() + 1,
-      day: date.getUTCDate(),
-      hour: date.getUTCHours(),
-      minute: date.getUTCMinutes(),
-      second: date.getUTCSeconds(),
-      fraction: String(date.getUTCMilliseconds()).padStart(3, '0'),
-    },
-    utc,
-  );
-}
-
 export function normalizeNoninReading(reading: NoninReading, context: NormalizeContext<NoninOem3Config>): Normalized {
   const binding = context.binding;
   if (binding === undefined) {
@@ -52,7 +35,7 @@ export function normalizeNoninReading(reading: NoninReading, context: NormalizeC
   const identity: DeviceIdentity = { kind: 'name', name: binding.deviceId };
   const key = deviceKey(identity);
   const deviceId = deviceResourceId(key, undefined);
-  const base = { source: { key, deviceId }, subject: subjectOf(binding, deviceId), time: instantOf(context.receivedAt), status: 'final' as const };
+  const base = { source: { key, deviceId }, subject: subjectOf(binding, deviceId), time: instantFromDate(context.receivedAt), status: 'final' as const };
   const pulse = { ...base, metric: { mdcCode: 149530 }, unit: { mdcCode: 264864 } };
   const spo2 = { ...base, metric: { mdcCode: 150456 }, unit: { mdcCode: 262688 } };
   const { sensorDisconnected, sensorAlarm, outOfTrack } = reading.status;

@@ -8,17 +8,7 @@
 import type { DeviceSimulator, SimulatorOptions } from '../../src/adapter-kit/define-adapter.ts';
 import { checksumOf, framesPerPacket } from './framing.ts';
 import type { DataFormat } from './config.ts';
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../src/adapter-kit/simulation.ts';
 
 const ACK = 0x06;
 const NAK = 0x15;

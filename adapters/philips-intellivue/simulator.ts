@@ -9,21 +9,10 @@ import { createIntellivueFramer, encodeFrame } from './framing.ts';
 import { associationAccept, extendedPollResult, keepAliveAnswer, mdsCreateEvent, releaseResponse, type SimNumeric } from './messages.ts';
 import { parseIntellivue } from './parse.ts';
 import { NOM_ACT_POLL_MDIB_DATA_EXT } from './protocol.ts';
-
-/** mulberry32: a small seeded generator. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../src/adapter-kit/simulation.ts';
 
 export function createIntellivueSimulator(options: SimulatorOptions): DeviceSimulator {
-  const rand = random(options.seed);
+  const rand = seededRandom(options.seed);
   const phase = Array.from({ length: 6 }, () => rand() * Math.PI * 2);
   const framer = createIntellivueFramer();
   let io: { write(bytes: Buffer): void; now(): Date } | undefined;

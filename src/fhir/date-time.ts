@@ -49,6 +49,22 @@ export function formatInstant(local: LocalDateTime, offset: UtcOffset): string {
   return `${date}T${time}${fraction}${offset.sign}${pad(offset.hours)}:${pad(offset.minutes)}`;
 }
 
+/** A Date as a FHIR instant in UTC with milliseconds: the receive time, for protocols that carry no clock. */
+export function instantFromDate(date: Date): string {
+  return formatInstant(
+    {
+      year: date.getUTCFullYear(),
+      month: date.getUTCMonth() + 1,
+      day: date.getUTCDate(),
+      hour: date.getUTCHours(),
+      minute: date.getUTCMinutes(),
+      second: date.getUTCSeconds(),
+      fraction: String(date.getUTCMilliseconds()).padStart(3, '0'),
+    },
+    utc,
+  );
+}
+
 export function isTimeZone(name: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: name });

@@ -26,6 +26,7 @@ export { deviceIdentifier, deviceKey, deviceNameSystem, normalizeEui64 } from '.
 export { deviceResourceId, nameBasedUuid, observationResourceId, uuidIdentifier } from './resource-identity.ts';
 export {
   formatInstant,
+  instantFromDate,
   isCalendarValid,
   isOffsetValid,
   isTimeZone,
