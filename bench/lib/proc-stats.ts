@@ -1,0 +1,53 @@
+/** CPU seconds and memory of another process, read from /proc (Linux). */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+let ticksPerSecond: number | undefined;
+function clockTicks(): number {
+  if (ticksPerSecond === undefined) {
+    try {
+      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
+  }
+  return ticksPerSecond;
+}
+
+/** utime + stime of the process (its threads included), in seconds. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state); utime is field 14, stime field 15.
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks();
+}
+
+/** VmRSS and VmHWM (peak RSS over the process's life), in MB. */
+export function memoryMb(pid: number): { rssMb: number; hwmMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+}
+
+/** Samples RSS every intervalMs and keeps the maximum, for a per-scenario peak (VmHWM only knows the lifetime peak). */
+export function rssSampler(pid: number, intervalMs = 200): { stop(): number } {
+  let max = memoryMb(pid).rssMb;
+  const timer = setInterval(() => {
+    try {
+      max = Math.max(max, memoryMb(pid).rssMb);
+    } catch {
+      /* the process is gone */
+    }
+  }, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      try {
+        max = Math.max(max, memoryMb(pid).rssMb);
+      } catch {
+        /* gone */
+      }
+      return max;
+    },
+  };
+}

@@ -1,0 +1,303 @@
+/**
+ * `npm run bench`: the whole benchmark in one bounded run (~6-8 min full, ~2 min with BENCH_QUICK=1)
+ * on the real Kafka broker (started locally from Maven Central jars, or KAFKA_BROKERS). The gateway
+ * under test is a child process (`node bin/vitalbridge.js start`), so its CPU and RSS are its own.
+ *
+ *   npm run bench                     # full
+ *   BENCH_QUICK=1 npm run bench       # smoke run
+ *   KAFKA_BROKERS=host:9092 npm run bench
+ *   BENCH_HOSPITAL_CONNECTIONS=500 npm run bench
+ *
+ * Writes reports/bench.json and reports/bench.md and prints the Markdown.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { startLocalKafka, KAFKA_VERSION, type LocalKafka } from '../src/kafka-local/local-kafka.ts';
+import { startGatewayProcess, type GatewayProcess } from './lib/gateway-process.ts';
+import { closedLoop, openConnections, openLoop, percentiles, type LoadConnection, type LoadResult } from './lib/mllp-load.ts';
+import { OBX_PER_MESSAGE } from './lib/pcd-message.ts';
+import { runPipeline, type PipelineReport } from './lib/pipeline.ts';
+import { cpuSeconds, memoryMb, rssSampler } from './lib/proc-stats.ts';
+import { runProducerPerformance, type ProducerPerfResult } from './lib/producer-perf.ts';
+import { SERIAL_ADAPTERS, startSimulators } from './lib/serial-sims.ts';
+
+const quick = process.env.BENCH_QUICK === '1';
+const seconds = Number(process.env.BENCH_SECONDS ?? (quick ? 8 : 25));
+const warmupMs = quick ? 1_500 : 3_000;
+const saturationSteps = (process.env.BENCH_CONNECTIONS ?? (quick ? '1,16,64' : '1,16,64,256')).split(',').map(Number);
+const hospitalConnections = Number(process.env.BENCH_HOSPITAL_CONNECTIONS ?? 1000);
+const hospitalSeconds = Number(process.env.BENCH_HOSPITAL_SECONDS ?? (quick ? 10 : 30));
+const latencyConnections = 16;
+const serialSpeed = 100;
+const startedAt = Date.now();
+const log = (line: string) => process.stderr.write(`[bench ${((Date.now() - startedAt) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
+const round = (x: number, digits = 0) => Number(x.toFixed(digits));
+
+// ---------------------------------------------------------------- 5. pure pipeline (before the broker runs)
+log('pure pipeline (in-process, no sockets, no Kafka)');
+const pipeline: PipelineReport = runPipeline(quick ? 1_000 : 3_000);
+const obsPerMessage = pipeline.observationsPerMessage;
+
+let localKafka: LocalKafka | undefined;
+const brokers = process.env.KAFKA_BROKERS?.split(',') ?? (localKafka = await startLocalKafka({ onProgress: (l) => log(l) })).brokers;
+log(`broker ${brokers.join(',')}`);
+
+interface Measured {
+  cpuSeconds: number;
+  wallSeconds: number;
+}
+function cpuWindow(pid: number): { start(): void; end(): void; result(): Measured } {
+  let c0 = 0;
+  let t0 = 0;
+  let c1 = 0;
+  let t1 = 0;
+  return {
+    start() {
+      c0 = cpuSeconds(pid);
+      t0 = performance.now();
+    },
+    end() {
+      c1 = cpuSeconds(pid);
+      t1 = performance.now();
+    },
+    result: () => ({ cpuSeconds: c1 - c0, wallSeconds: (t1 - t0) / 1000 }),
+  };
+}
+
+function closeAll(connections: readonly LoadConnection[]): void {
+  for (const c of connections) c.close();
+}
+
+// ---------------------------------------------------------------- 1. MLLP saturation
+interface SaturationRow {
+  connections: number;
+  messagesPerSecond: number;
+  observationsPerSecond: number;
+  observationRecordsInKafka: number;
+  observationRecordsExpected: number;
+  ackMs: ReturnType<typeof percentiles>;
+  gatewayCores: number;
+  gatewayCpuSecondsPer1000Observations: number;
+  gatewayPeakRssMb: number;
+  failures: number;
+  failureCodes: Record<string, number>;
+}
+const saturation: SaturationRow[] = [];
+let gw: GatewayProcess = await startGatewayProcess({ brokers, name: 'saturation', maxConnections: 1100 });
+log(`gateway pid ${gw.pid} on MLLP ${gw.mllpPort}`);
+for (const connections of saturationSteps) {
+  log(`saturation: ${connections} connection(s), ${seconds} s`);
+  const conns = await openConnections(gw.mllpPort, connections);
+  const obsBefore = await gw.offsets(gw.topics.observation);
+  const sampler = rssSampler(gw.pid);
+  const cpu = cpuWindow(gw.pid);
+  const result: LoadResult = await closedLoop(conns, { warmupMs, measureMs: seconds * 1000 }, { onWindowStart: cpu.start, onWindowEnd: cpu.end });
+  const peakRss = sampler.stop();
+  closeAll(conns);
+  // Everything sent was ACKed (closed loop waits), so every record is in Kafka now.
+  const obsInKafka = (await gw.offsets(gw.topics.observation)) - obsBefore;
+  const m = cpu.result();
+  const observations = result.accepted * obsPerMessage;
+  saturation.push({
+    connections,
+    messagesPerSecond: round(result.accepted / m.wallSeconds),
+    observationsPerSecond: round(observations / m.wallSeconds),
+    observationRecordsInKafka: obsInKafka,
+    observationRecordsExpected: result.acceptedTotal * obsPerMessage,
+    ackMs: percentiles(result.latenciesMs),
+    gatewayCores: round(m.cpuSeconds / m.wallSeconds, 2),
+    gatewayCpuSecondsPer1000Observations: round((m.cpuSeconds / Math.max(1, observations)) * 1000, 3),
+    gatewayPeakRssMb: round(peakRss),
+    failures: result.failures,
+    failureCodes: result.failureCodes,
+  });
+  log(`  ${JSON.stringify(saturation.at(-1))}`);
+  await new Promise((r) => setTimeout(r, 500));
+}
+const best = saturation.reduce((a, b) => (b.messagesPerSecond > a.messagesPerSecond ? b : a));
+
+// ---------------------------------------------------------------- 2. ACK latency at ~50% of saturation
+const targetRate = Math.max(1, best.messagesPerSecond / 2);
+log(`latency: open loop, ${latencyConnections} connections, ${targetRate.toFixed(0)} messages/s in total, ${seconds} s`);
+const latencyConns = await openConnections(gw.mllpPort, latencyConnections);
+const latencyCpu = cpuWindow(gw.pid);
+const latencyResult = await openLoop(latencyConns, targetRate / latencyConnections, { warmupMs, measureMs: seconds * 1000 }, { onWindowStart: latencyCpu.start, onWindowEnd: latencyCpu.end });
+closeAll(latencyConns);
+const latency = {
+  connections: latencyConnections,
+  targetMessagesPerSecond: round(targetRate),
+  achievedMessagesPerSecond: round(latencyResult.accepted / latencyCpu.result().wallSeconds),
+  ackMs: percentiles(latencyResult.latenciesMs),
+  lateSends: latencyResult.lateSends,
+  gatewayCores: round(latencyCpu.result().cpuSeconds / latencyCpu.result().wallSeconds, 2),
+  failures: latencyResult.failures,
+};
+log(`  ${JSON.stringify(latency)}`);
+const saturationGatewayHwmMb = round(memoryMb(gw.pid).hwmMb);
+await gw.stop();
+
+// ---------------------------------------------------------------- 3. the hospital case
+async function hospitalCase(connections: number, ratePerConnection: number, label: string) {
+  log(`hospital (${label}): ${connections} connections at ${ratePerConnection} message/s each, ${hospitalSeconds} s (fresh gateway)`);
+  const g = await startGatewayProcess({ brokers, name: `hospital-${label}`, maxConnections: connections + 100 });
+  const idleRssMb = round(memoryMb(g.pid).rssMb);
+  const conns = await openConnections(g.mllpPort, connections);
+  const sampler = rssSampler(g.pid);
+  const cpu = cpuWindow(g.pid);
+  const result = await openLoop(conns, ratePerConnection, { warmupMs: quick ? 3_000 : 5_000, measureMs: hospitalSeconds * 1000 }, { onWindowStart: cpu.start, onWindowEnd: cpu.end });
+  const peakRss = sampler.stop();
+  closeAll(conns);
+  const m = cpu.result();
+  const row = {
+    label,
+    connections,
+    messagesPerSecondPerConnection: ratePerConnection,
+    offeredMessagesPerSecond: round(connections * ratePerConnection, 1),
+    seconds: hospitalSeconds,
+    messagesPerSecond: round(result.accepted / m.wallSeconds, 1),
+    observationsPerSecond: round((result.accepted * obsPerMessage) / m.wallSeconds),
+    gatewayCores: round(m.cpuSeconds / m.wallSeconds, 3),
+    gatewayIdleRssMb: idleRssMb,
+    gatewayPeakRssMb: round(peakRss),
+    gatewayHwmMb: round(memoryMb(g.pid).hwmMb),
+    ackMs: percentiles(result.latenciesMs),
+    failures: result.failures,
+    failureCodes: result.failureCodes,
+  };
+  log(`  ${JSON.stringify(row)}`);
+  await g.stop();
+  return row;
+}
+// What this machine sustains: half the measured saturation spread over the connections (at most 1/s).
+const sustainableRate = Math.min(1, round(best.messagesPerSecond / 2 / hospitalConnections, 3));
+const hospital = [await hospitalCase(hospitalConnections, sustainableRate, 'sustainable')];
+if (sustainableRate < 1) hospital.push(await hospitalCase(hospitalConnections, 1, 'one-per-second'));
+
+// ---------------------------------------------------------------- 4. serial path
+log(`serial: ${SERIAL_ADAPTERS.join(', ')} simulators at speed ${serialSpeed} over tcp-client, ${seconds} s`);
+const sims = await startSimulators(serialSpeed);
+gw = await startGatewayProcess({ brokers, name: 'serial', extraConfig: { devices: sims.devices } });
+await new Promise((r) => setTimeout(r, warmupMs + 2_000)); // connect, handshakes (Medibus, IntelliVue association)
+const serialObs0 = await gw.offsets(gw.topics.observation);
+const serialDev0 = await gw.offsets(gw.topics.device);
+const serialSampler = rssSampler(gw.pid);
+const serialCpu = cpuWindow(gw.pid);
+serialCpu.start();
+await new Promise((r) => setTimeout(r, seconds * 1000));
+serialCpu.end();
+const serialObs1 = await gw.offsets(gw.topics.observation);
+const serialDev1 = await gw.offsets(gw.topics.device);
+const sm = serialCpu.result();
+const serial = {
+  devices: SERIAL_ADAPTERS.length,
+  speed: serialSpeed,
+  observationsPerSecond: round((serialObs1 - serialObs0) / sm.wallSeconds, 1),
+  deviceRecordsPerSecond: round((serialDev1 - serialDev0) / sm.wallSeconds, 1),
+  gatewayCores: round(sm.cpuSeconds / sm.wallSeconds, 3),
+  gatewayCpuSecondsPer1000Observations: round((sm.cpuSeconds / Math.max(1, serialObs1 - serialObs0)) * 1000, 3),
+  gatewayPeakRssMb: round(serialSampler.stop()),
+};
+log(`  ${JSON.stringify(serial)}`);
+await gw.stop();
+await sims.stop();
+
+// ---------------------------------------------------------------- 6. the ceiling
+const bestObsRecords = best.observationRecordsInKafka;
+const perfRecords = Math.min(2_000_000, Math.max(quick ? 20_000 : 100_000, bestObsRecords));
+log(`ProducerPerformance: ${perfRecords} records of ${pipeline.observationRecordBytes} bytes, acks=all`);
+let ceiling: ProducerPerfResult | { error: string };
+try {
+  ceiling = await runProducerPerformance({ brokers, records: perfRecords, recordBytes: pipeline.observationRecordBytes });
+  log(`  ${ceiling.summaryLine}`);
+} catch (error) {
+  ceiling = { error: error instanceof Error ? error.message : String(error) };
+  log(`  failed: ${ceiling.error}`);
+}
+await localKafka?.stop();
+
+// ---------------------------------------------------------------- report
+const gatewayObsRecordsPerSecond = best.observationsPerSecond;
+const ratio = 'recordsPerSecond' in ceiling ? round(gatewayObsRecordsPerSecond / ceiling.recordsPerSecond, 3) : null;
+const command = `${quick ? 'BENCH_QUICK=1 ' : ''}${process.env.KAFKA_BROKERS ? 'KAFKA_BROKERS=… ' : ''}npm run bench`;
+let javaVersion = '';
+try {
+  javaVersion = execFileSync('java', ['-version'], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' }).split('\n')[0] ?? '';
+} catch (error) {
+  javaVersion = ((error as { stderr?: string }).stderr ?? '').split('\n')[0] ?? '';
+}
+const report = {
+  date: new Date().toISOString(),
+  command,
+  mode: quick ? 'quick' : 'full',
+  totalSeconds: round((Date.now() - startedAt) / 1000),
+  machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version, java: javaVersion },
+  broker: localKafka ? `local single-node Kafka ${KAFKA_VERSION} (KRaft, same machine, 512 MB heap)` : brokers.join(','),
+  message: { kind: 'PCD-01 ORU^R01', obx: OBX_PER_MESSAGE, bytes: pipeline.messageBytes, observationsPerMessage: obsPerMessage, resourcesPerMessage: pipeline.recordsPerMessage, observationRecordBytes: pipeline.observationRecordBytes },
+  saturation,
+  latencyAtHalfSaturation: latency,
+  saturationGatewayHwmMb,
+  hospital,
+  serial,
+  pipeline: pipeline.figures,
+  ceiling,
+  gatewayToCeilingRatio: ratio,
+};
+
+const f = (x: number | undefined | null) => (x === undefined || x === null || Number.isNaN(x) ? '–' : x.toLocaleString('en-US'));
+const lines: string[] = [];
+lines.push(`# Vitalbridge benchmark (${report.mode})`);
+lines.push('');
+lines.push(`${report.date} · \`${command}\` · ${report.machine.cpus} cores (${report.machine.model}), ${report.machine.memoryGb} GB · Node ${report.machine.node} · ${report.broker} · ${report.totalSeconds} s in all.`);
+lines.push(`Load generator, gateway (child process, measured alone) and broker share the machine. Message: PCD-01 ORU^R01, ${OBX_PER_MESSAGE} OBX, ${pipeline.messageBytes} bytes -> ${obsPerMessage} Observations (+${pipeline.recordsPerMessage - obsPerMessage} Device); Observation record ≈ ${pipeline.observationRecordBytes} bytes.`);
+lines.push('');
+lines.push(`## MLLP saturation (closed loop, ${seconds} s each)`);
+lines.push('');
+lines.push('| connections | messages/s | observations/s | ACK p50 ms | ACK p99 ms | gateway cores | gateway CPU s / 1000 obs | gateway peak RSS MB | Observation records in Kafka (expected) | failures |');
+lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+for (const s of saturation) {
+  lines.push(`| ${s.connections} | ${f(s.messagesPerSecond)} | ${f(s.observationsPerSecond)} | ${s.ackMs.p50} | ${s.ackMs.p99} | ${s.gatewayCores} | ${s.gatewayCpuSecondsPer1000Observations} | ${s.gatewayPeakRssMb} | ${f(s.observationRecordsInKafka)} (${f(s.observationRecordsExpected)}) | ${s.failures} |`);
+}
+lines.push('');
+lines.push(`## ACK latency at ~50% of saturation (open loop, ${latency.connections} connections, ${seconds} s)`);
+lines.push('');
+lines.push('| target msg/s | achieved msg/s | p50 ms | p95 ms | p99 ms | max ms | gateway cores | failures |');
+lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|');
+lines.push(`| ${f(latency.targetMessagesPerSecond)} | ${f(latency.achievedMessagesPerSecond)} | ${latency.ackMs.p50} | ${latency.ackMs.p95} | ${latency.ackMs.p99} | ${latency.ackMs.max} | ${latency.gatewayCores} | ${latency.failures} |`);
+lines.push('');
+lines.push(`## Hospital case: ${hospitalConnections} connections, open loop (${hospitalSeconds} s each, fresh gateway each)`);
+lines.push('');
+lines.push('| msg/s per connection | offered msg/s | achieved msg/s | observations/s | gateway cores | gateway RSS idle -> peak MB | ACK p50 ms | ACK p99 ms | failures |');
+lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+for (const h of hospital) {
+  lines.push(`| ${h.messagesPerSecondPerConnection} | ${f(h.offeredMessagesPerSecond)} | ${f(h.messagesPerSecond)} | ${f(h.observationsPerSecond)} | ${h.gatewayCores} | ${h.gatewayIdleRssMb} -> ${h.gatewayPeakRssMb} | ${h.ackMs.p50} | ${h.ackMs.p99} | ${h.failures} |`);
+}
+if (hospital.length > 1) lines.push('', `1 message/s per connection offers more than this machine's measured saturation (${f(best.messagesPerSecond)} msg/s), so the first row spreads half of saturation over the ${hospitalConnections} connections (one message every ${round(1 / sustainableRate, 1)} s each); the second row is the 1/s case, overloaded: its latency is queueing.`);
+lines.push(`## Serial path: ${SERIAL_ADAPTERS.join(', ')} simulators at speed ${serialSpeed} (tcp-client, ${seconds} s)`);
+lines.push('');
+lines.push('| observations/s | Device records/s | gateway cores | gateway CPU s / 1000 obs | gateway peak RSS MB |');
+lines.push('|---:|---:|---:|---:|---:|');
+lines.push(`| ${f(serial.observationsPerSecond)} | ${f(serial.deviceRecordsPerSecond)} | ${serial.gatewayCores} | ${serial.gatewayCpuSecondsPer1000Observations} | ${serial.gatewayPeakRssMb} |`);
+lines.push('');
+lines.push('## Pure pipeline (in-process, one core, same messages)');
+lines.push('');
+lines.push('| code | work | messages/s | observations/s |');
+lines.push('|---|---|---:|---:|');
+for (const p of pipeline.figures) lines.push(`| ${p.name} | ${p.what} | ${f(p.messagesPerSecond)} | ${f(p.observationsPerSecond)} |`);
+lines.push('');
+lines.push('## The ceiling: Kafka ProducerPerformance on the same broker (acks=all)');
+lines.push('');
+if ('recordsPerSecond' in ceiling) {
+  lines.push('| records | record bytes | records/s | MB/s | avg latency ms | p50 ms | p99 ms | gateway Observation records/s (best saturation) | gateway / ceiling |');
+  lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push(`| ${f(ceiling.records)} | ${ceiling.recordBytes} | ${f(ceiling.recordsPerSecond)} | ${ceiling.mbPerSecond} | ${ceiling.avgLatencyMs} | ${ceiling.p50Ms} | ${ceiling.p99Ms} | ${f(gatewayObsRecordsPerSecond)} (${best.connections} conn.) | ${ratio} |`);
+} else {
+  lines.push(`ProducerPerformance failed: ${ceiling.error.split('\n')[0]}`);
+}
+lines.push('');
+const markdown = `${lines.join('\n')}\n`;
+await mkdir('reports', { recursive: true });
+await writeFile('reports/bench.json', `${JSON.stringify(report, null, 2)}\n`);
+await writeFile('reports/bench.md', markdown);
+process.stdout.write(`${markdown}\nwrote reports/bench.json and reports/bench.md\n`);
+process.exit(0);
