@@ -273,6 +273,7 @@ for (const h of hospital) {
   lines.push(`| ${h.messagesPerSecondPerConnection} | ${f(h.offeredMessagesPerSecond)} | ${f(h.messagesPerSecond)} | ${f(h.observationsPerSecond)} | ${h.gatewayCores} | ${h.gatewayIdleRssMb} -> ${h.gatewayPeakRssMb} | ${h.ackMs.p50} | ${h.ackMs.p99} | ${h.failures} |`);
 }
 if (hospital.length > 1) lines.push('', `1 message/s per connection offers more than this machine's measured saturation (${f(best.messagesPerSecond)} msg/s), so the first row spreads half of saturation over the ${hospitalConnections} connections (one message every ${round(1 / sustainableRate, 1)} s each); the second row is the 1/s case, overloaded: its latency is queueing.`);
+lines.push('');
 lines.push(`## Serial path: ${SERIAL_ADAPTERS.join(', ')} simulators at speed ${serialSpeed} (tcp-client, ${seconds} s)`);
 lines.push('');
 lines.push('| observations/s | Device records/s | gateway cores | gateway CPU s / 1000 obs | gateway peak RSS MB |');
@@ -290,7 +291,7 @@ lines.push('');
 if ('recordsPerSecond' in ceiling) {
   lines.push('| records | record bytes | records/s | MB/s | avg latency ms | p50 ms | p99 ms | gateway Observation records/s (best saturation) | gateway / ceiling |');
   lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-  lines.push(`| ${f(ceiling.records)} | ${ceiling.recordBytes} | ${f(ceiling.recordsPerSecond)} | ${ceiling.mbPerSecond} | ${ceiling.avgLatencyMs} | ${ceiling.p50Ms} | ${ceiling.p99Ms} | ${f(gatewayObsRecordsPerSecond)} (${best.connections} conn.) | ${ratio} |`);
+  lines.push(`| ${f(ceiling.records)} | ${ceiling.recordBytes} | ${f(round(ceiling.recordsPerSecond))} | ${ceiling.mbPerSecond} | ${ceiling.avgLatencyMs} | ${ceiling.p50Ms} | ${ceiling.p99Ms} | ${f(gatewayObsRecordsPerSecond)} (${best.connections} conn.) | ${ratio} |`);
 } else {
   lines.push(`ProducerPerformance failed: ${ceiling.error.split('\n')[0]}`);
 }
