@@ -5,7 +5,7 @@
  * passed in.
  */
 import type { ResolvedDevice } from '../config/load-config.ts';
-import type { ActivityTracker, DeviceActivity } from '../observability/activity-tracker.ts';
+import type { ActivityTracker, DeadLetterEntry, DeviceActivity } from '../observability/activity-tracker.ts';
 import { apiDeviceStates, type ApiDeviceState } from '../observability/metrics.ts';
 import type { DeviceStatus } from '../pipeline/device-state.ts';
 import type { deviceSchema } from './routes.ts';
@@ -113,5 +113,18 @@ export function createDeviceView(options: DeviceViewOptions) {
       for (const device of list(at, { showPatient: false })) counts[device.state] += 1;
       return counts;
     },
+  };
+}
+
+/** A dead letter as the API and the dashboard show it: what failed and where, never the raw bytes. */
+export function deadLetterView(entry: DeadLetterEntry) {
+  return {
+    code: entry.code,
+    stage: entry.stage,
+    at: entry.at.toISOString(),
+    adapter: entry.adapter,
+    deviceId: entry.deviceId ?? null,
+    messageId: entry.messageId ?? null,
+    bytes: entry.bytes,
   };
 }

@@ -22,7 +22,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { DeviceStatus } from '../pipeline/device-state.ts';
 import { createAuthenticator, type Access } from './auth.ts';
 import { createDashboard } from './dashboard/dashboard.ts';
-import { createDeviceView } from './device-view.ts';
+import { createDeviceView, deadLetterView } from './device-view.ts';
 import { deadLettersQuerySchema, openApiDocument, routeTable, type OperationId, type RouteSpec } from './routes.ts';
 
 export interface ReadinessProbe {
@@ -174,13 +174,7 @@ export function createHttpApi(options: HttpApiOptions) {
       res.json({
         capacity: Math.max(1, capacity),
         deadLetters: (activity?.recentDeadLetters(query.data.limit) ?? []).map((entry) => ({
-          code: entry.code,
-          stage: entry.stage,
-          at: entry.at.toISOString(),
-          adapter: entry.adapter,
-          deviceId: entry.deviceId ?? null,
-          messageId: entry.messageId ?? null,
-          bytes: entry.bytes,
+          ...deadLetterView(entry),
           ...(includeRaw ? { raw: { encoding: 'base64', data: entry.raw.toString('base64'), truncated: entry.rawTruncated } } : {}),
         })),
       });

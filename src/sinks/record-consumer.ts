@@ -3,7 +3,8 @@
  * time and commits only what the handler says is done. The sinks depend on this, never on a Kafka
  * client, so a maintained client can replace kafkajs here as in src/publishing (reference/libraries.md).
  */
-import { Kafka, logLevel as kafkaLogLevel, type Consumer, type IHeaders } from 'kafkajs';
+import { Kafka, logLevel as kafkaLogLevel, type Consumer } from 'kafkajs';
+import { headersToStrings } from '../publishing/kafka-headers.ts';
 
 export interface ConsumedRecord {
   readonly topic: string;
@@ -133,12 +134,3 @@ export function createKafkaRecordConsumer(options: KafkaRecordConsumerOptions): 
   };
 }
 
-function headersToStrings(headers: IHeaders | undefined): Record<string, string> {
-  const result: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    if (value === undefined) continue;
-    const last = Array.isArray(value) ? value[value.length - 1] : value;
-    if (last !== undefined) result[name] = last.toString();
-  }
-  return result;
-}

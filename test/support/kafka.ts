@@ -2,7 +2,8 @@
  * Helpers for tests that talk to the real broker provided by test/support/global-setup.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel, type IHeaders } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
+import { headersToStrings } from '../../src/publishing/kafka-headers.ts';
 import { inject } from 'vitest';
 
 export interface KafkaRecord {
@@ -75,15 +76,6 @@ export async function readAll(
   return records.slice().sort((a, b) => a.partition - b.partition || compareOffsets(a.offset, b.offset));
 }
 
-function headersToStrings(headers: IHeaders | undefined): Record<string, string> {
-  const result: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    if (value === undefined) continue;
-    const last = Array.isArray(value) ? value[value.length - 1] : value;
-    if (last !== undefined) result[name] = last.toString();
-  }
-  return result;
-}
 
 function compareOffsets(a: string, b: string): number {
   const difference = BigInt(a) - BigInt(b);

@@ -4,6 +4,7 @@ import { defaultRetryPolicy, startFhirSink } from '../../sinks/fhir-sink.ts';
 import { createFhirKitWriter } from '../../sinks/fhir-writer.ts';
 import { createKafkaRecordConsumer } from '../../sinks/record-consumer.ts';
 import { integerOption, stringOption, UsageError, type CommandSpec } from '../args.ts';
+import { shutdownSignal } from '../signals.ts';
 
 export const fhirSinkCommand: CommandSpec = {
   name: 'fhir-sink',
@@ -90,14 +91,7 @@ Example:
       retry: { ...defaultRetryPolicy, attempts, pauseMs },
       log,
     });
-    await new Promise<void>((resolve) => {
-      const shutdown = (signal: NodeJS.Signals) => {
-        log.info('signal_received', { signal });
-        resolve();
-      };
-      process.once('SIGINT', shutdown);
-      process.once('SIGTERM', shutdown);
-    });
+    await shutdownSignal(log);
     await sink.stop();
     return 0;
   },

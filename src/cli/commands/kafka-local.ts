@@ -1,5 +1,6 @@
 import { startLocalKafka } from '../../kafka-local/local-kafka.ts';
 import { integerOption, stringOption, type CommandSpec } from '../args.ts';
+import { shutdownSignal } from '../signals.ts';
 
 export const kafkaLocalCommand: CommandSpec = {
   name: 'kafka-local',
@@ -22,10 +23,7 @@ Needs Java 17 and Maven. The first run downloads Kafka 3.9.1 and its dependencie
       onProgress: (line) => process.stderr.write(`${line}\n`),
     });
     process.stdout.write(`Kafka broker ready: KAFKA_BROKERS=${broker.brokers.join(',')} (log: ${broker.logFile})\n`);
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
-    });
+    await shutdownSignal();
     await broker.stop();
     return 0;
   },

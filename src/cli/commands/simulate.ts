@@ -5,6 +5,7 @@ import { SerialPort } from 'serialport';
 import type { AnyAdapter, DeviceSimulator } from '../../adapter-kit/define-adapter.ts';
 import { byteStreamAdapterNames, loadAdapter } from '../../adapter-kit/load-adapter.ts';
 import { hostPortOption, integerOption, stringOption, UsageError, type CommandSpec } from '../args.ts';
+import { shutdownSignal } from '../signals.ts';
 
 export const simulateCommand: CommandSpec = {
   name: 'simulate',
@@ -60,10 +61,7 @@ Examples:
     const newSimulator = (): DeviceSimulator =>
       adapter.stream!.createSimulator({ speed, seed, ...(serialNumber !== undefined ? { serialNumber } : {}) });
 
-    const stopped = new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
-    });
+    const stopped = shutdownSignal();
     let cleanup: () => Promise<void>;
     if (args.values.pty === true) cleanup = await servePty(adapter, newSimulator, stringOption(args, 'link'));
     else if (stringOption(args, 'tcp') !== undefined) {

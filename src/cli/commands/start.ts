@@ -8,6 +8,7 @@ import { startLocalKafka, type LocalKafka } from '../../kafka-local/local-kafka.
 import { createLogger } from '../../observability/log.ts';
 import { createKafkaPublisher } from '../../publishing/kafka-publisher.ts';
 import { stringOption, type CommandSpec } from '../args.ts';
+import { shutdownSignal } from '../signals.ts';
 
 const envTable = environmentOverrides.map((o) => `  ${o.variable.padEnd(16)} ${o.path.join('.')}`).join('\n');
 
@@ -67,14 +68,7 @@ SIGINT/SIGTERM stop accepting, finish in-flight messages, and close.`,
     });
     const gateway = await startGateway({ config, adapter, adapterConfig: loaded.adapterConfig, publisher, log, devices: loaded.devices });
 
-    await new Promise<void>((resolve) => {
-      const shutdown = (signal: NodeJS.Signals) => {
-        log.info('signal_received', { signal });
-        resolve();
-      };
-      process.once('SIGINT', shutdown);
-      process.once('SIGTERM', shutdown);
-    });
+    await shutdownSignal(log);
     await gateway.stop({ graceMs: 10_000 });
     await localKafka?.stop();
     return 0;

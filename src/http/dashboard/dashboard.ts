@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import type { Request, Response } from 'express';
 import type { ActivityTracker, LastValue } from '../../observability/activity-tracker.ts';
 import type { Access } from '../auth.ts';
-import type { ApiDevice } from '../device-view.ts';
+import { deadLetterView, type ApiDevice } from '../device-view.ts';
 import { createThroughputRing, type ThroughputSeries } from './throughput.ts';
 
 const pageHtml = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
@@ -116,15 +116,7 @@ export function createDashboard(options: DashboardOptions) {
       devicesByState: byState,
       devicesTotal: all.length,
       devices: shown,
-      deadLetters: (activity?.recentDeadLetters(recentShown) ?? []).map((entry) => ({
-        code: entry.code,
-        stage: entry.stage,
-        at: entry.at.toISOString(),
-        adapter: entry.adapter,
-        deviceId: entry.deviceId ?? null,
-        messageId: entry.messageId ?? null,
-        bytes: entry.bytes,
-      })),
+      deadLetters: (activity?.recentDeadLetters(recentShown) ?? []).map(deadLetterView),
       errors,
     };
   }
