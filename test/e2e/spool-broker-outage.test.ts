@@ -11,9 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAcknowledgement } from '../../src/hl7/read-ack.ts';
 import { startLocalKafka, type LocalKafka } from '../../src/kafka-local/local-kafka.ts';
 import { MllpClient } from '../../src/transports/mllp/client.ts';
-import { deliveryReport, observationTime, waitFor } from '../support/delivery-check.ts';
+import { observationTime, readDelivered, waitFor } from '../support/delivery-check.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
-import { readAll } from '../support/kafka.ts';
 import { pcd01Message } from '../support/messages.ts';
 
 let broker: LocalKafka;
@@ -82,8 +81,7 @@ describe('delivery.ack: spool through a Kafka outage', () => {
     const drained = await waitFor(async () => (await ready()).body.spool?.pendingRecords === 0, 60_000);
     expect(drained, 'the spool drains to Kafka once the broker is back').toBe(true);
 
-    const records = await readAll(gw.brokers, gw.topics.observation, { expected: acknowledged.length * 3, timeoutMs: 20_000 });
-    const report = deliveryReport(records);
+    const { records, report } = await readDelivered(gw.brokers, gw.topics.observation, { acknowledged, recordsPerMessage: 3, timeoutMs: 20_000 });
     // Every acknowledged message is there, in acknowledgement order (one partition: harness topics have one).
     expect(report.messageOrder).toEqual(acknowledged);
     expect(report.conflictingDuplicates).toBe(0);

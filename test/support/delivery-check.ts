@@ -3,7 +3,7 @@
  * which records arrived more than once (the same resource id and key, the documented kind of
  * duplicate).
  */
-import type { KafkaRecord } from './kafka.ts';
+import { readAll, type KafkaRecord } from './kafka.ts';
 
 export interface DeliveryReport {
   /** source-message-id of each message, in the order its first record appears. */
@@ -26,8 +26,7 @@ export function deliveryReport(records: readonly KafkaRecord[]): DeliveryReport 
       seenMessages.add(messageId);
       messageOrder.push(messageId);
     }
-    const parsed: unknown = JSON.parse(record.value);
-    const id = typeof parsed === 'object' && parsed !== null && 'id' in parsed && typeof parsed.id === 'string' ? parsed.id : '(no id)';
+    const id = resourceId(record.value);
     const identity = `${record.key ?? ''}\u0000${id}`;
     const earlier = firstValue.get(identity);
     if (earlier === undefined) {
@@ -56,4 +55,37 @@ export function observationTime(index: number): string {
   const hours = 12 + Math.floor(index / 3600);
   const pad = (value: number) => String(value).padStart(2, '0');
   return `20240501${pad(hours)}${pad(minutes)}${pad(index % 60)}+0200`;
+}
+
+/**
+ * Reads `topic` until every acknowledged message's `recordsPerMessage` records arrived (distinct
+ * key + resource id, so neither duplicates nor unacknowledged messages end the read early) or
+ * `timeoutMs` passed. Returns every record read, in partition order, and the report on them.
+ */
+export async function readDelivered(
+  brokers: readonly string[],
+  topic: string,
+  options: { acknowledged: readonly string[]; recordsPerMessage: number; timeoutMs: number },
+): Promise<{ records: KafkaRecord[]; report: DeliveryReport }> {
+  const acknowledged = new Set(options.acknowledged);
+  const distinct = new Set<string>();
+  const everything: KafkaRecord[] = [];
+  await readAll(brokers, topic, {
+    expected: acknowledged.size * options.recordsPerMessage,
+    timeoutMs: options.timeoutMs,
+    where: (record) => {
+      everything.push(record);
+      if (!acknowledged.has(record.headers['source-message-id'] ?? '')) return false;
+      const identity = `${record.key ?? ''}\u0000${resourceId(record.value)}`;
+      if (distinct.has(identity)) return false;
+      distinct.add(identity);
+      return true;
+    },
+  });
+  return { records: everything, report: deliveryReport(everything) };
+}
+
+function resourceId(value: string): string {
+  const parsed: unknown = JSON.parse(value);
+  return typeof parsed === 'object' && parsed !== null && 'id' in parsed && typeof parsed.id === 'string' ? parsed.id : '(no id)';
 }
