@@ -89,4 +89,51 @@ describe('delivery.ack: spool through a Kafka outage', () => {
     // Three observations per message (SpO2, pulse rate, NIBP panel), plus any identical duplicates.
     expect(records.length - report.duplicates.length).toBe(acknowledged.length * 3);
   }, 120_000);
+
+  it('when the spool is full, messages get CR (spool_full) and /readyz 503; after Kafka is back they are accepted again and nothing acknowledged is lost', async () => {
+    const smallDir = await mkdtemp(join(tmpdir(), 'vitalbridge-spool-full-'));
+    const small = await startTestGateway({
+      brokers: broker.brokers,
+      config: {
+        kafka: { publishTimeoutMs: 1_500 },
+        delivery: { ack: 'spool', spool: { dir: smallDir, maxBytes: 64 * 1024, segmentBytes: 8 * 1024, retryMaxDelayMs: 1_000 } },
+      },
+    });
+    const sender = new MllpClient();
+    try {
+      await sender.connect('127.0.0.1', small.gateway.mllp.port, { timeoutMs: 5_000 });
+      const acknowledged: string[] = [];
+      const sendOne = async (controlId: string) => {
+        const reply = readAcknowledgement(await sender.send(pcd01Message({ controlId, time: observationTime(sent++) }), { timeoutMs: 30_000 }));
+        if (reply?.code === 'CA') acknowledged.push(controlId);
+        return reply;
+      };
+
+      await broker.stop();
+      let refused: ReturnType<typeof readAcknowledgement>;
+      for (let index = 0; index < 200 && refused === undefined; index += 1) {
+        const reply = await sendOne(`FULL-${index}`);
+        if (reply?.code !== 'CA') refused = reply;
+      }
+      // The spool (64 KiB) held a few messages, then pushed back: a reject, never a silent drop.
+      expect(acknowledged.length).toBeGreaterThan(2);
+      expect(refused?.code).toBe('CR');
+      expect(refused?.errors[0]?.applicationCode).toBe('spool_full');
+      const whileFull = await fetch(`http://127.0.0.1:${small.gateway.http.port}/readyz`);
+      expect(whileFull.status).toBe(503);
+      expect(((await whileFull.json()) as ReadyBody).checks.spool).toBe('full');
+
+      await broker.restart();
+      // Once the drainer has freed space the sender's retry is accepted.
+      let accepted = false;
+      for (let attempt = 0; attempt < 30 && !accepted; attempt += 1) accepted = (await sendOne(`FULL-RETRY-${attempt}`))?.code === 'CA';
+      expect(accepted).toBe(true);
+      const { report } = await readDelivered(small.brokers, small.topics.observation, { acknowledged, recordsPerMessage: 3, timeoutMs: 30_000 });
+      expect(report.messageOrder.filter((id) => acknowledged.includes(id))).toEqual(acknowledged);
+    } finally {
+      await sender.close();
+      await small.stop();
+      await rm(smallDir, { recursive: true, force: true });
+    }
+  }, 150_000);
 });
