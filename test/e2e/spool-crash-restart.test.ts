@@ -206,4 +206,34 @@ describe('delivery.ack: spool across SIGKILL of the real CLI', () => {
     await second.exited;
     expect(second.child.exitCode).toBe(0);
   }, 120_000);
+
+  it('SIGTERM with Kafka unreachable: the gateway stops within its grace period, logs what is left in the spool, and the next start delivers it', async () => {
+    const topicPrefix = uniqueTopicPrefix('spool-term');
+    const spoolDir = join(workDir, 'spool-c');
+    const offline = await gatewayConfig({ brokers: [`127.0.0.1:${await freePort()}`], spoolDir, topicPrefix });
+    const acked: string[] = [];
+    const timeCounter = { next: 0 };
+
+    const first = await startCli(offline.config, 'term-offline');
+    await waitReady(first, offline.httpPort);
+    const senders = startSenders({ port: offline.mllpPort, connections: 2, prefix: 'TERM', acked, timeCounter });
+    expect(await waitFor(() => acked.length >= 10, 30_000, 20)).toBe(true);
+    await senders.stop();
+    first.child.kill('SIGTERM');
+    // shutdownGraceMs is 3 s (plus the 5 s watchdog): the process ends on its own, well within this.
+    const stopped = await Promise.race([first.exited.then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 20_000))]);
+    expect(stopped, `gateway still running 20 s after SIGTERM:\n${first.log().slice(-2000)}`).toBe(true);
+    expect(first.child.exitCode).toBe(0);
+    const left = /"event":"spool_left_on_disk"[^\n]*"pendingRecords":(\d+)/.exec(first.log());
+    expect(Number(left?.[1])).toBeGreaterThanOrEqual(acked.length * 3);
+
+    const online = { ...offline.config, kafka: { ...offline.config.kafka, brokers: kafkaBrokers() } };
+    const second = await startCli(online, 'term-online');
+    await waitReady(second, offline.httpPort);
+    expect(await waitFor(async () => (await readyz(offline.httpPort)).pendingRecords === 0, 30_000)).toBe(true);
+    await expectAllDelivered({ topic: `${topicPrefix}.fhir.observation`, acked, connections: 2, label: 'spool-sigterm-offline' });
+    second.child.kill('SIGTERM');
+    await second.exited;
+    expect(second.child.exitCode).toBe(0);
+  }, 120_000);
 });
