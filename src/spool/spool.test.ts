@@ -189,6 +189,22 @@ describe('spool: recovery after a crash', () => {
     expect((await readEverything(reopened)).records).toEqual([record(7)]);
   });
 
+  it('a damaged length field in the middle (claiming the record runs past the end) is corruption, not a torn tail', async () => {
+    const spool = await openTestSpool();
+    for (let index = 0; index < 4; index += 1) await spool.append([record(index)], { timeoutMs: 5_000 });
+    await closeSpool(spool);
+    const path = join(dir, (await segmentFiles())[0] as string);
+    const bytes = await readFile(path);
+    bytes.writeUInt32BE(0x00ffffff, spooledSize(0)); // record 1's length
+    await writeFile(path, bytes);
+
+    const reopened = await openTestSpool();
+    expect(counts.torn).toBe(0);
+    expect(counts.quarantined).toBe(1);
+    expect(logged('spool_segment_corrupt')).toHaveLength(1);
+    expect((await readEverything(reopened)).records).toEqual([record(0)]);
+  });
+
   it('reports corruption in an older segment when the drainer reaches it, and continues with the next segment', async () => {
     const small = { segmentBytes: 4096, maxBytes: 1024 * 1024 };
     const spool = await openTestSpool(small);

@@ -653,9 +653,9 @@ async function recoverLastSegment(segment: Segment, options: SpoolOptions): Prom
       offset += parsed.bytes;
       continue;
     }
-    const declared = declaredRecordBytes(bytes, offset);
-    const tornTail =
-      parsed.kind === 'incomplete' || declared === undefined || offset + declared >= bytes.length || bytes.subarray(offset).every((byte) => byte === 0);
+    // Torn means nothing valid follows. A damaged length field can make a record in the middle look
+    // like it runs to the end of the file, so look for an intact later record before calling it torn.
+    const tornTail = findIntactRecord(bytes, offset + 1, nextSeq) === undefined;
     if (tornTail) {
       options.events?.tornRecordDiscarded?.();
       options.log.warn('spool_torn_record_discarded', {
@@ -687,6 +687,20 @@ async function recoverLastSegment(segment: Segment, options: SpoolOptions): Prom
   }
   segment.size = offset;
   return { nextSeq };
+}
+
+/**
+ * The offset of the first intact record at or after `from` whose sequence number could follow
+ * `expectedSeq` (checksum verified), or undefined. Byte by byte: only run when a record was bad.
+ */
+function findIntactRecord(bytes: Buffer, from: number, expectedSeq: bigint): number | undefined {
+  const highestSeq = expectedSeq + 1_000_000n;
+  for (let offset = from; offset + recordHeaderBytes <= bytes.length; offset += 1) {
+    const seq = bytes.readBigUInt64BE(offset + 8);
+    if (seq < expectedSeq || seq > highestSeq) continue;
+    if (parseRecord(bytes, offset).kind === 'record') return offset;
+  }
+  return undefined;
 }
 
 async function quarantineCopy(dir: string, path: string): Promise<string> {
