@@ -64,6 +64,8 @@ SIGINT/SIGTERM stop accepting, finish in-flight messages, and close.`,
       topicPartitions: config.kafka.topicPartitions,
       replicationFactor: config.kafka.replicationFactor,
       connectTimeoutMs: config.kafka.connectTimeoutMs,
+      lingerMs: config.kafka.lingerMs,
+      maxBatchBytes: config.kafka.maxBatchBytes,
       log,
     });
     const gateway = await startGateway({ config, adapter, adapterConfig: loaded.adapterConfig, publisher, log, devices: loaded.devices });
