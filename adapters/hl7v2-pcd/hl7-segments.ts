@@ -31,13 +31,23 @@ const explicitNull = '""';
 function subComponentsOf(component: string, delimiters: SplitDelimiters, restore: (text: string) => string): string[] {
   if (component === '' || component === explicitNull) return [''];
   if (!component.includes(delimiters.subComponent)) return [restore(component)];
-  return component.split(delimiters.subComponent).map((sub) => (sub === explicitNull ? '' : restore(sub)));
+  const subs = component.split(delimiters.subComponent);
+  for (let i = 0; i < subs.length; i += 1) subs[i] = subs[i] === explicitNull ? '' : restore(subs[i] as string);
+  return subs;
+}
+
+function componentsOf(repetition: string, delimiters: SplitDelimiters, restore: (text: string) => string): string[][] {
+  if (!repetition.includes(delimiters.component)) return [subComponentsOf(repetition, delimiters, restore)];
+  const components = repetition.split(delimiters.component);
+  const result: string[][] = new Array<string[]>(components.length);
+  for (let i = 0; i < components.length; i += 1) result[i] = subComponentsOf(components[i] as string, delimiters, restore);
+  return result;
 }
 
 function fieldOf(text: string, delimiters: SplitDelimiters, restore: (text: string) => string): string[][][] {
-  return text
-    .split(delimiters.repetition)
-    .map((repetition) => repetition.split(delimiters.component).map((component) => subComponentsOf(component, delimiters, restore)));
+  // Most fields hold one plain value: no split, no intermediate arrays.
+  if (!text.includes(delimiters.repetition)) return [componentsOf(text, delimiters, restore)];
+  return text.split(delimiters.repetition).map((repetition) => componentsOf(repetition, delimiters, restore));
 }
 
 /**
