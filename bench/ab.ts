@@ -46,7 +46,8 @@ for (let repeat = 0; repeat < repeats; repeat += 1) {
     for (const variant of variants) {
       const gw = await startGatewayProcess({
         brokers,
-        name: `ab-${variant.label}`,
+        // The name goes into topic names: Kafka allows only [a-zA-Z0-9._-].
+        name: `ab-${variant.label.replace(/[^a-zA-Z0-9._-]/g, '-')}`,
         root: variant.root,
         nodeArgs: variant.nodeArgs,
         maxConnections: connections + 100,
