@@ -12,7 +12,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { startLocalKafka, KAFKA_VERSION, type LocalKafka } from '../src/kafka-local/local-kafka.ts';
 import { startGatewayProcess, type GatewayProcess } from './lib/gateway-process.ts';
 import { closedLoop, openConnections, openLoop, percentiles, type LoadConnection, type LoadResult } from './lib/mllp-load.ts';
@@ -34,6 +34,8 @@ const hospitalSeconds = Number(process.env.BENCH_HOSPITAL_SECONDS ?? (quick ? 10
 const latencyConnections = 16;
 const serialSpeed = 100;
 const startedAt = Date.now();
+// The machine is shared: the load average says how much the figures were squeezed by other work.
+const loadAtStart = loadavg()[0] ?? 0;
 const log = (line: string) => process.stderr.write(`[bench ${((Date.now() - startedAt) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
 const round = (x: number, digits = 0) => Number(x.toFixed(digits));
 
@@ -261,7 +263,7 @@ const report = {
   command,
   mode: quick ? 'quick' : 'full',
   totalSeconds: round((Date.now() - startedAt) / 1000),
-  machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version, java: javaVersion },
+  machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version, java: javaVersion, loadAverage1m: { start: round(loadAtStart, 1), end: round(loadavg()[0] ?? 0, 1) } },
   broker: localKafka ? `local single-node Kafka ${KAFKA_VERSION} (KRaft, same machine, 512 MB heap)` : brokers.join(','),
   message: { kind: 'PCD-01 ORU^R01', obx: OBX_PER_MESSAGE, bytes: pipeline.messageBytes, observationsPerMessage: obsPerMessage, resourcesPerMessage: pipeline.recordsPerMessage, observationRecordBytes: pipeline.observationRecordBytes },
   saturation,
@@ -280,7 +282,7 @@ const f = (x: number | undefined | null) => (x === undefined || x === null || Nu
 const lines: string[] = [];
 lines.push(`# Vitalbridge benchmark (${report.mode})`);
 lines.push('');
-lines.push(`${report.date} · \`${command}\` · ${report.machine.cpus} cores (${report.machine.model}), ${report.machine.memoryGb} GB · Node ${report.machine.node} · ${report.broker} · ${report.totalSeconds} s in all.`);
+lines.push(`${report.date} · \`${command}\` · ${report.machine.cpus} cores (${report.machine.model}), ${report.machine.memoryGb} GB · Node ${report.machine.node} · ${report.broker} · ${report.totalSeconds} s in all · load average ${report.machine.loadAverage1m.start} -> ${report.machine.loadAverage1m.end}.`);
 lines.push(`Load generator, gateway (child process, measured alone) and broker share the machine. Message: PCD-01 ORU^R01, ${OBX_PER_MESSAGE} OBX, ${pipeline.messageBytes} bytes -> ${obsPerMessage} Observations (+${pipeline.recordsPerMessage - obsPerMessage} Device); Observation record ≈ ${pipeline.observationRecordBytes} bytes.`);
 lines.push('');
 lines.push(`## MLLP saturation (closed loop, ${seconds} s each)`);
