@@ -12,7 +12,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { startLocalKafka, KAFKA_VERSION, type LocalKafka } from '../src/kafka-local/local-kafka.ts';
 import { startGatewayProcess, type GatewayProcess } from './lib/gateway-process.ts';
 import { closedLoop, openConnections, openLoop, percentiles, type LoadConnection, type LoadResult } from './lib/mllp-load.ts';
@@ -20,6 +20,9 @@ import { OBX_PER_MESSAGE } from './lib/pcd-message.ts';
 import { runPipeline, type PipelineReport } from './lib/pipeline.ts';
 import { cpuSeconds, memoryMb, rssSampler } from './lib/proc-stats.ts';
 import { runProducerPerformance, type ProducerPerfResult } from './lib/producer-perf.ts';
+import { createKafkaPublisher as createPlatformaticPublisher } from './lib/platformatic-publisher.ts';
+import { runPublisherBench, type PublisherBenchRow } from './lib/publisher-bench.ts';
+import { createKafkaPublisher } from '../src/publishing/kafka-publisher.ts';
 import { SERIAL_ADAPTERS, startSimulators } from './lib/serial-sims.ts';
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -31,6 +34,8 @@ const hospitalSeconds = Number(process.env.BENCH_HOSPITAL_SECONDS ?? (quick ? 10
 const latencyConnections = 16;
 const serialSpeed = 100;
 const startedAt = Date.now();
+// The machine is shared: the load average says how much the figures were squeezed by other work.
+const loadAtStart = loadavg()[0] ?? 0;
 const log = (line: string) => process.stderr.write(`[bench ${((Date.now() - startedAt) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
 const round = (x: number, digits = 0) => Number(x.toFixed(digits));
 
@@ -202,6 +207,21 @@ log(`  ${JSON.stringify(serial)}`);
 await gw.stop();
 await sims.stop();
 
+// ---------------------------------------------------------------- 5b. the Kafka client alone
+// The gateway's kafkajs publisher beside the same coalescing publisher on @platformatic/kafka (bench
+// only), in this process, same records: what the client itself costs per record.
+const publisherRows: PublisherBenchRow[] = [];
+for (const concurrency of [1, 64]) {
+  for (const [variant, factory] of [
+    ['kafkajs 2.2.4 (the gateway\'s)', createKafkaPublisher],
+    ['@platformatic/kafka 1.35.0', createPlatformaticPublisher],
+  ] as const) {
+    log(`publisher alone: ${variant}, ${concurrency} concurrent caller(s), ${quick ? 4 : 8} s`);
+    publisherRows.push(await runPublisherBench({ brokers, variant, factory, concurrency, seconds: quick ? 4 : 8, warmupMs: quick ? 1_000 : 2_000 }));
+    log(`  ${JSON.stringify(publisherRows.at(-1))}`);
+  }
+}
+
 // ---------------------------------------------------------------- 6. the ceiling
 const bestObsRecords = best.observationRecordsInKafka;
 const perfRecords = Math.min(2_000_000, Math.max(quick ? 20_000 : 100_000, bestObsRecords));
@@ -213,6 +233,18 @@ try {
 } catch (error) {
   ceiling = { error: error instanceof Error ? error.message : String(error) };
   log(`  failed: ${ceiling.error}`);
+}
+// The broker's own produce latency at the ACK-latency test's load: ProducerPerformance paced at the
+// same records/s (Observations + Devices) as the gateway published then, same record size.
+const latencyRecordsPerSecond = Math.max(1, Math.round(latency.achievedMessagesPerSecond * pipeline.recordsPerMessage));
+log(`ProducerPerformance paced at ${latencyRecordsPerSecond} records/s (the latency test's load), ${seconds} s`);
+let brokerLatency: ProducerPerfResult | { error: string };
+try {
+  brokerLatency = await runProducerPerformance({ brokers, records: latencyRecordsPerSecond * seconds, recordBytes: pipeline.observationRecordBytes, throughput: latencyRecordsPerSecond });
+  log(`  ${brokerLatency.summaryLine}`);
+} catch (error) {
+  brokerLatency = { error: error instanceof Error ? error.message : String(error) };
+  log(`  failed: ${brokerLatency.error}`);
 }
 await localKafka?.stop();
 
@@ -231,7 +263,7 @@ const report = {
   command,
   mode: quick ? 'quick' : 'full',
   totalSeconds: round((Date.now() - startedAt) / 1000),
-  machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version, java: javaVersion },
+  machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version, java: javaVersion, loadAverage1m: { start: round(loadAtStart, 1), end: round(loadavg()[0] ?? 0, 1) } },
   broker: localKafka ? `local single-node Kafka ${KAFKA_VERSION} (KRaft, same machine, 512 MB heap)` : brokers.join(','),
   message: { kind: 'PCD-01 ORU^R01', obx: OBX_PER_MESSAGE, bytes: pipeline.messageBytes, observationsPerMessage: obsPerMessage, resourcesPerMessage: pipeline.recordsPerMessage, observationRecordBytes: pipeline.observationRecordBytes },
   saturation,
@@ -240,15 +272,17 @@ const report = {
   hospital,
   serial,
   pipeline: pipeline.figures,
+  publisherAlone: publisherRows,
   ceiling,
   gatewayToCeilingRatio: ratio,
+  brokerLatencyAtLatencyTestLoad: brokerLatency,
 };
 
 const f = (x: number | undefined | null) => (x === undefined || x === null || Number.isNaN(x) ? '–' : x.toLocaleString('en-US'));
 const lines: string[] = [];
 lines.push(`# Vitalbridge benchmark (${report.mode})`);
 lines.push('');
-lines.push(`${report.date} · \`${command}\` · ${report.machine.cpus} cores (${report.machine.model}), ${report.machine.memoryGb} GB · Node ${report.machine.node} · ${report.broker} · ${report.totalSeconds} s in all.`);
+lines.push(`${report.date} · \`${command}\` · ${report.machine.cpus} cores (${report.machine.model}), ${report.machine.memoryGb} GB · Node ${report.machine.node} · ${report.broker} · ${report.totalSeconds} s in all · load average ${report.machine.loadAverage1m.start} -> ${report.machine.loadAverage1m.end}.`);
 lines.push(`Load generator, gateway (child process, measured alone) and broker share the machine. Message: PCD-01 ORU^R01, ${OBX_PER_MESSAGE} OBX, ${pipeline.messageBytes} bytes -> ${obsPerMessage} Observations (+${pipeline.recordsPerMessage - obsPerMessage} Device); Observation record ≈ ${pipeline.observationRecordBytes} bytes.`);
 lines.push('');
 lines.push(`## MLLP saturation (closed loop, ${seconds} s each)`);
@@ -264,6 +298,11 @@ lines.push('');
 lines.push('| target msg/s | achieved msg/s | p50 ms | p95 ms | p99 ms | max ms | gateway cores | failures |');
 lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|');
 lines.push(`| ${f(latency.targetMessagesPerSecond)} | ${f(latency.achievedMessagesPerSecond)} | ${latency.ackMs.p50} | ${latency.ackMs.p95} | ${latency.ackMs.p99} | ${latency.ackMs.max} | ${latency.gatewayCores} | ${latency.failures} |`);
+if ('recordsPerSecond' in brokerLatency) {
+  lines.push(`| broker alone: ProducerPerformance at ${f(latencyRecordsPerSecond)} records/s (same load, acks=all) | ${f(round(brokerLatency.recordsPerSecond))} records/s | ${brokerLatency.p50Ms} | ${brokerLatency.p95Ms} | ${brokerLatency.p99Ms} | ${brokerLatency.maxLatencyMs} | – | – |`);
+} else {
+  lines.push('', `ProducerPerformance at the same load failed: ${brokerLatency.error.split('\n')[0]}`);
+}
 lines.push('');
 lines.push(`## Hospital case: ${hospitalConnections} connections, open loop (${hospitalSeconds} s each, fresh gateway each)`);
 lines.push('');
@@ -285,6 +324,12 @@ lines.push('');
 lines.push('| code | work | messages/s | observations/s |');
 lines.push('|---|---|---:|---:|');
 for (const p of pipeline.figures) lines.push(`| ${p.name} | ${p.what} | ${f(p.messagesPerSecond)} | ${f(p.observationsPerSecond)} |`);
+lines.push('');
+lines.push('## The Kafka client alone (in-process publisher, same records, coalescing, idempotent, acks=all)');
+lines.push('');
+lines.push('| client | concurrent callers | records/s | CPU s / 1000 records | publish p50 ms | publish p99 ms |');
+lines.push('|---|---:|---:|---:|---:|---:|');
+for (const p of publisherRows) lines.push(`| ${p.variant} | ${p.concurrency} | ${f(p.recordsPerSecond)} | ${p.cpuSecondsPer1000Records} | ${p.publishMs.p50} | ${p.publishMs.p99} |`);
 lines.push('');
 lines.push('## The ceiling: Kafka ProducerPerformance on the same broker (acks=all)');
 lines.push('');

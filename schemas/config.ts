@@ -56,6 +56,24 @@ export const kafkaSchema = z
         'How long a message may wait for Kafka to acknowledge all its records before the sender gets a negative ACK (AR/CR) and must resend.',
       ),
     connectTimeoutMs: z.number().int().min(100).default(10_000).describe('Kafka connection timeout.'),
+    lingerMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(1_000)
+      .default(0)
+      .describe(
+        'How long a record waits for others before the producer sends, when no send is in flight (0: at once). Records that arrive while a send is in flight always go together in the next send, so batching across connections needs no linger; a linger adds up to this much to every ACK.',
+      ),
+    maxBatchBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(16 * 1024 * 1024)
+      .default(512 * 1024)
+      .describe(
+        "Upper bound of one producer send, in record key and value bytes (one message's records always go together). Keep it under the broker's message.max.bytes (1 MiB by default).",
+      ),
   })
   .prefault({})
   .describe('Apache Kafka connection and topics.');
@@ -305,6 +323,7 @@ export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
 export const environmentOverrides = [
   { variable: 'KAFKA_BROKERS', path: ['kafka', 'brokers'], kind: 'list', example: '127.0.0.1:9092,127.0.0.2:9092' },
   { variable: 'KAFKA_CLIENT_ID', path: ['kafka', 'clientId'], kind: 'string', example: 'vitalbridge-icu' },
+  { variable: 'KAFKA_LINGER_MS', path: ['kafka', 'lingerMs'], kind: 'integer', example: '2' },
   { variable: 'MLLP_HOST', path: ['mllp', 'host'], kind: 'string', example: '0.0.0.0' },
   { variable: 'MLLP_PORT', path: ['mllp', 'port'], kind: 'integer', example: '2575' },
   { variable: 'HTTP_HOST', path: ['http', 'host'], kind: 'string', example: '0.0.0.0' },

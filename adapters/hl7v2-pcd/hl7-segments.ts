@@ -1,41 +1,14 @@
 /**
- * The only place that touches the hl7v2 library. It splits the message into segments, fields,
- * repetitions and components; we copy that structure out as plain strings at once, so none of the
- * library's untyped (`any`) values travel further. The library interprets nothing on the way:
- * escape sequences are masked beforehand (escapes.ts), and its data-type decoders are switched off
- * (see textOnlyDictionaries).
+ * Splits a masked HL7 v2 message into segments, fields, repetitions, components and sub-components,
+ * as plain strings. Escape sequences are masked beforehand (escapes.ts) and restored per value here,
+ * so splitting on the delimiters is all there is to do.
+ *
+ * This replaced the hl7v2 library (1.8.0) on the hot path: we used it only for this split, with its
+ * data-type decoders switched off because they corrupt data (its DTM decoder deletes every "-" and
+ * shortens times; NM/SI become numbers), and the profile showed it as the largest cost of the
+ * pipeline (~30% of parse + normalize + validate: per-value objects, dictionary lookups, iconv
+ * codec lookups). hl7-segments.test.ts checks this split against the library's on generated messages.
  */
-import { HL7Message, type Hl7Component, type HL7Segment } from 'hl7v2';
-import { dictionaries, HL7Dictionary, type HL7DataTypeDefinition, type HL7FieldDefinition } from 'hl7v2-dictionary';
-import { GatewayError } from '../../src/errors/catalogue.ts';
-
-const mapValues = <T, U>(record: Record<string, T>, map: (value: T) => U): Record<string, U> =>
-  Object.fromEntries(Object.entries(record).map(([key, value]) => [key, map(value)]));
-
-function withoutDecoder<T extends HL7FieldDefinition | HL7DataTypeDefinition>(definition: T): T {
-  const { decode: _decode, ...rest } = definition;
-  return rest as T;
-}
-
-/**
- * The library's dictionaries with every decoder removed, so each value reaches us as the text that was
- * sent. Its decoders corrupt data (hl7v2-dictionary 1.8.0): the DTM decoder deletes every "-", turning
- * 20151015132106-0500 into 201510151321060500, and shortens 20240501000000 to the date 20240501; NM and
- * SI become JavaScript numbers ("0012" -> 12).
- */
-const textOnlyDictionaries: Record<string, HL7Dictionary> = mapValues(
-  dictionaries,
-  (dictionary) =>
-    new HL7Dictionary({
-      version: dictionary.version,
-      messages: dictionary.messages,
-      segments: mapValues(dictionary.segments, (segment) => ({ ...segment, fields: mapValues(segment.fields, withoutDecoder) })),
-      types: mapValues(dictionary.types, (type) => ({
-        ...withoutDecoder(type),
-        ...(type.fields !== undefined ? { fields: mapValues(type.fields, withoutDecoder) } : {}),
-      })),
-    }),
-);
 
 /** One segment as plain text: fields[n] is HL7 field n (1-based; fields[0] is unused), repetitions > components > sub-components. */
 export interface RawSegment {
@@ -45,57 +18,58 @@ export interface RawSegment {
   readonly fields: readonly (readonly (readonly (readonly string[])[])[])[];
 }
 
-/** With the decoders off the library returns strings, and null for HL7's explicit null `""`. */
-function asText(value: unknown, restore: (text: string) => string): string {
-  if (typeof value === 'string') return restore(value);
-  if (typeof value === 'number') return String(value);
-  if (value === null || value === undefined) return '';
-  throw new GatewayError('hl7_unparseable', `The HL7 parser returned an unexpected ${typeof value} value.`);
+export interface SplitDelimiters {
+  readonly field: string;
+  readonly repetition: string;
+  readonly component: string;
+  readonly subComponent: string;
+}
+
+/** HL7's explicit null `""` reads as an empty value, like an absent one. */
+const explicitNull = '""';
+
+function subComponentsOf(component: string, delimiters: SplitDelimiters, restore: (text: string) => string): string[] {
+  if (component === '' || component === explicitNull) return [''];
+  if (!component.includes(delimiters.subComponent)) return [restore(component)];
+  const subs = component.split(delimiters.subComponent);
+  for (let i = 0; i < subs.length; i += 1) subs[i] = subs[i] === explicitNull ? '' : restore(subs[i] as string);
+  return subs;
+}
+
+function componentsOf(repetition: string, delimiters: SplitDelimiters, restore: (text: string) => string): string[][] {
+  if (!repetition.includes(delimiters.component)) return [subComponentsOf(repetition, delimiters, restore)];
+  const components = repetition.split(delimiters.component);
+  const result: string[][] = new Array<string[]>(components.length);
+  for (let i = 0; i < components.length; i += 1) result[i] = subComponentsOf(components[i] as string, delimiters, restore);
+  return result;
+}
+
+function fieldOf(text: string, delimiters: SplitDelimiters, restore: (text: string) => string): string[][][] {
+  // Most fields hold one plain value: no split, no intermediate arrays.
+  if (!text.includes(delimiters.repetition)) return [componentsOf(text, delimiters, restore)];
+  return text.split(delimiters.repetition).map((repetition) => componentsOf(repetition, delimiters, restore));
 }
 
 /**
- * The library splits sub-components only for components its dictionary types as composite; for the
- * others the separator is still in the text, so it is split here.
+ * Splits the lines of a masked message (parse.ts checks each starts with a segment ID) into plain
+ * segments. MSH-1 and MSH-2 are the delimiters themselves and stay empty.
  */
-function subComponentsOf(component: Hl7Component, subComponentSeparator: string, restore: (text: string) => string): string[] {
-  if (component.isPrimitive) {
-    const value: unknown = component.getValue();
-    return typeof value === 'string' ? value.split(subComponentSeparator).map(restore) : [asText(value, restore)];
-  }
-  return (component.subComponents ?? []).map((sub) => asText(sub?.value as unknown, restore));
-}
-
-function fieldsOf(segment: HL7Segment, subComponentSeparator: string, restore: (text: string) => string): string[][][][] {
-  const fields: string[][][][] = [[]];
-  // MSH-1 and MSH-2 are the delimiters themselves, which the library does not keep as text.
-  const first = segment.segmentType === 'MSH' ? 3 : 1;
-  for (let position = 1; position < first; position += 1) fields.push([]);
-  for (let position = first; position <= segment.fields.length; position += 1) {
-    const field = segment.fields[position - 1];
-    fields.push(
-      (field?.repetitions ?? []).map((repetition) =>
-        (repetition.components ?? []).map((component) => subComponentsOf(component, subComponentSeparator, restore)),
-      ),
-    );
-  }
-  return fields;
-}
-
-/** Splits a masked message (segments separated by CR) into plain segments. */
-export function splitSegments(masked: string, subComponentSeparator: string, restore: (text: string) => string): RawSegment[] {
-  let message: HL7Message;
-  try {
-    message = HL7Message.parse(masked, { strict: false, dictionaries: textOnlyDictionaries });
-  } catch (cause) {
-    // The library's message may quote the message's content, which may identify a patient: not in the detail.
-    throw new GatewayError('hl7_unparseable', undefined, { cause });
-  }
+export function splitSegments(lines: readonly string[], delimiters: SplitDelimiters, restore: (text: string) => string): RawSegment[] {
   const counts = new Map<string, number>();
-  return message.segments.map((segment) => {
-    const sequence = (counts.get(segment.segmentType) ?? 0) + 1;
-    counts.set(segment.segmentType, sequence);
-    return { type: segment.segmentType, sequence, fields: fieldsOf(segment, subComponentSeparator, restore) };
-  });
+  const segments: RawSegment[] = [];
+  for (const line of lines) {
+    if (line === '') continue;
+    const parts = line.split(delimiters.field);
+    const type = parts[0] as string;
+    const fields: string[][][][] = type === 'MSH' ? [[], [], []] : [[]];
+    for (let position = type === 'MSH' ? 2 : 1; position < parts.length; position += 1) {
+      fields.push(fieldOf(parts[position] as string, delimiters, restore));
+    }
+    const sequence = (counts.get(type) ?? 0) + 1;
+    counts.set(type, sequence);
+    segments.push({ type, sequence, fields });
+  }
+  return segments;
 }
 
 /** A value by position, '' when absent: field n, repetition r (from 0), component c and sub-component s (from 1). */

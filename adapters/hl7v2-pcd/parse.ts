@@ -2,7 +2,7 @@
  * Frame bytes to a typed IHE PCD-01 message. This stage reads and checks the structure: character
  * set (MSH-18), segment ends, escape sequences, message type (MSH-9), version (MSH-12), processing id
  * (MSH-11), and the date/time and identifier fields the gateway relies on. What the values mean is
- * normalize's job. The hl7v2 library only splits the text (hl7-segments.ts); it checks none of this.
+ * normalize's job. hl7-segments.ts only splits the text; it checks none of this.
  */
 import { GatewayError, type Hl7ErrorLocation } from '../../src/errors/catalogue.ts';
 import { isCalendarValid, isOffsetValid, type LocalDateTime, type UtcOffset } from '../../src/fhir/index.ts';
@@ -344,7 +344,7 @@ export function parsePcd01(frame: Buffer): Pcd01Message {
       throw new GatewayError('hl7_unparseable', `Segment ${index + 1} does not start with a segment ID (three capitals or digits).`);
     }
   });
-  const segments = splitSegments(lines.join('\r'), delimiters.subComponent, masked.restore);
+  const segments = splitSegments(lines, delimiters, masked.restore);
   const msh = segments[0]!;
   const header = checkHeader(msh);
 

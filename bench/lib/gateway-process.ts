@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { openSync, closeSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 
 export interface GatewayProcess {
@@ -38,7 +38,13 @@ export async function startGatewayProcess(options: {
   name: string;
   /** Merged into the config file (e.g. devices). */
   extraConfig?: Record<string, unknown>;
+  /** Merged into the config's kafka section (e.g. lingerMs). */
+  kafkaConfig?: Record<string, unknown>;
   maxConnections?: number;
+  /** Another checkout to run the gateway from (an A/B against a baseline); default: this one. */
+  root?: string;
+  /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/prof']. */
+  nodeArgs?: readonly string[];
 }): Promise<GatewayProcess> {
   const suffix = `${options.name}.${randomUUID().slice(0, 8)}`;
   const topics = {
@@ -50,7 +56,7 @@ export async function startGatewayProcess(options: {
   const config = {
     mllp: { host: '127.0.0.1', maxConnections: options.maxConnections ?? 1000, idleTimeoutSeconds: 3600 },
     http: { host: '127.0.0.1' },
-    kafka: { topicPartitions: 1, topics },
+    kafka: { topicPartitions: 1, topics, ...options.kafkaConfig },
     log: { level: 'warn' },
     ...options.extraConfig,
   };
@@ -63,7 +69,8 @@ export async function startGatewayProcess(options: {
   const logFd = openSync(logFile, 'w');
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, ['bin/vitalbridge.js', 'start', '--config', configFile], {
+    child = spawn(process.execPath, [...(options.nodeArgs ?? []), 'bin/vitalbridge.js', 'start', '--config', resolve(configFile)], {
+      cwd: options.root ?? process.cwd(),
       env: {
         ...process.env,
         KAFKA_BROKERS: options.brokers.join(','),

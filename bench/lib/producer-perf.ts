@@ -18,7 +18,8 @@ export interface ProducerPerfResult {
   command: string;
 }
 
-export async function runProducerPerformance(options: { brokers: readonly string[]; records: number; recordBytes: number }): Promise<ProducerPerfResult> {
+/** throughput: records/s to pace at (default -1: as fast as it goes, the ceiling); paced, its latencies are the broker's own produce latency at that load. */
+export async function runProducerPerformance(options: { brokers: readonly string[]; records: number; recordBytes: number; throughput?: number }): Promise<ProducerPerfResult> {
   const libs = await ensureKafkaJars();
   const topic = `bench.producer-perf.${Date.now()}`;
   // Same shape as the gateway's topics: one partition, created up front.
@@ -38,7 +39,7 @@ export async function runProducerPerformance(options: { brokers: readonly string
     '--record-size',
     String(options.recordBytes),
     '--throughput',
-    '-1',
+    String(options.throughput ?? -1),
     '--producer-props',
     'acks=all',
     `bootstrap.servers=${options.brokers.join(',')}`,

@@ -12,9 +12,13 @@ import { systems, type Identifier } from '../../schemas/fhir.ts';
 /** The Vitalbridge name space for version-5 UUIDs. Changing it changes every id ever published. */
 const vitalbridgeNamespace = 'e2f077e6-09f9-4134-831d-064ebf517c40';
 
+const namespaceBytesOf = (namespace: string): Buffer => Buffer.from(namespace.replaceAll('-', ''), 'hex');
+/** Decoded once: this ran for every resource id (the gateway profile showed the hex decoding). */
+const vitalbridgeNamespaceBytes = namespaceBytesOf(vitalbridgeNamespace);
+
 /** RFC 9562 section 5.5: SHA-1 over namespace bytes + name bytes, version and variant bits set. */
 export function nameBasedUuid(name: string, namespace: string = vitalbridgeNamespace): string {
-  const namespaceBytes = Buffer.from(namespace.replaceAll('-', ''), 'hex');
+  const namespaceBytes = namespace === vitalbridgeNamespace ? vitalbridgeNamespaceBytes : namespaceBytesOf(namespace);
   const hash = createHash('sha1').update(namespaceBytes).update(name, 'utf8').digest();
   const bytes = hash.subarray(0, 16);
   bytes[6] = (bytes[6]! & 0x0f) | 0x50;

@@ -1,10 +1,12 @@
 /**
  * Publisher on kafkajs: one idempotent producer (acks=all, which kafkajs only allows with one
- * request in flight), topics created at start-up, and a deadline on every publish.
+ * request in flight), topics created at start-up, and a deadline on every publish. Concurrent
+ * publish() calls go out together as one sendBatch (coalescing-queue.ts).
  */
-import { Kafka, logLevel as kafkaLogLevel, type Producer, type Admin, type ITopicConfig } from 'kafkajs';
+import { Kafka, logLevel as kafkaLogLevel, type Producer, type Admin, type ITopicConfig, type IHeaders } from 'kafkajs';
 import { GatewayError } from '../errors/catalogue.ts';
 import type { Logger } from '../observability/log.ts';
+import { createCoalescingQueue } from './coalescing-queue.ts';
 import type { OutboundRecord, Publisher } from './publisher.ts';
 
 export interface KafkaPublisherOptions {
@@ -14,6 +16,10 @@ export interface KafkaPublisherOptions {
   readonly topicPartitions: number;
   readonly replicationFactor: number;
   readonly connectTimeoutMs: number;
+  /** How long the first queued call waits for others when no send is in flight (0: send at once). */
+  readonly lingerMs?: number;
+  /** Upper bound of one coalesced send, in record key+value bytes (one call's records always go whole). */
+  readonly maxBatchBytes?: number;
   readonly log: Logger;
 }
 
@@ -35,7 +41,6 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
   // kafkajs reports no disconnect while it retries a dead broker: a failed publish marks us
   // unready until the next one succeeds.
   let lastPublishFailed = false;
-  let inFlight = 0;
   producer.on(producer.events.CONNECT, () => {
     connected = true;
     options.log.info('kafka_connected', { brokers: options.brokers.join(',') });
@@ -59,6 +64,30 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
     options.log.info('kafka_topics_created', { topics: missing.map((t) => t.topic).join(',') });
   }
 
+  const queue = createCoalescingQueue({
+    lingerMs: options.lingerMs ?? 0,
+    maxBatchBytes: options.maxBatchBytes ?? 512 * 1024,
+    onOutcome: (failed) => (lastPublishFailed = failed),
+    async send(records, timeoutMs) {
+      const byTopic = new Map<string, { key: string; value: string; headers: IHeaders }[]>();
+      for (const record of records) {
+        let list = byTopic.get(record.topic);
+        if (list === undefined) byTopic.set(record.topic, (list = []));
+        // kafkajs only reads the headers; records of one message share one headers object.
+        list.push({ key: record.key, value: record.value, headers: record.headers as IHeaders });
+      }
+      try {
+        await producer.sendBatch({
+          acks: -1,
+          timeout: timeoutMs,
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        });
+      } catch (error) {
+        throw new GatewayError('publish_failed', error instanceof Error ? `${error.name}: ${error.message}` : undefined, { cause: error });
+      }
+    },
+  });
+
   return {
     async start(topics) {
       if (options.createTopics) {
@@ -73,51 +102,14 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
       await producer.connect();
     },
 
-    async publish(records, { timeoutMs }) {
-      if (records.length === 0) return;
-      inFlight += records.length;
-      const byTopic = new Map<string, OutboundRecord[]>();
-      for (const record of records) {
-        const list = byTopic.get(record.topic) ?? [];
-        list.push(record);
-        byTopic.set(record.topic, list);
-      }
-      const send = producer.sendBatch({
-        acks: -1,
-        timeout: timeoutMs,
-        topicMessages: [...byTopic].map(([topic, list]) => ({
-          topic,
-          messages: list.map((record) => ({ key: record.key, value: record.value, headers: { ...record.headers } })),
-        })),
-      });
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new GatewayError('publish_timeout', `No acknowledgement within ${timeoutMs} ms.`)),
-          timeoutMs,
-        );
-      });
-      try {
-        await Promise.race([send, deadline]);
-        lastPublishFailed = false;
-      } catch (error) {
-        lastPublishFailed = true;
-        if (error instanceof GatewayError) throw error;
-        throw new GatewayError('publish_failed', error instanceof Error ? `${error.name}: ${error.message}` : undefined, {
-          cause: error,
-        });
-      } finally {
-        clearTimeout(timer);
-        inFlight -= records.length;
-        // A send that lost the race must not surface later as an unhandled rejection.
-        send.catch(() => undefined);
-      }
-    },
+    publish: (records, { timeoutMs }) => queue.publish(records, timeoutMs),
 
     isConnected: () => connected && !lastPublishFailed,
-    inFlightRecords: () => inFlight,
+    inFlightRecords: () => queue.inFlightRecords(),
 
     async stop() {
+      // Hand over what is queued before the producer goes.
+      await queue.drain();
       await producer.disconnect();
     },
   };

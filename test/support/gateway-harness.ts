@@ -60,6 +60,8 @@ export async function startTestGateway(options: {
     topicPartitions: config.kafka.topicPartitions,
     replicationFactor: config.kafka.replicationFactor,
     connectTimeoutMs: config.kafka.connectTimeoutMs,
+    lingerMs: config.kafka.lingerMs,
+    maxBatchBytes: config.kafka.maxBatchBytes,
     log,
   });
   const gateway = await startGateway({ config, adapter, adapterConfig: resolved.adapterConfig, publisher, log, devices: resolved.devices });

@@ -66,6 +66,8 @@ drained stays in the spool (delivery.spool.dir) and is delivered on the next sta
       topicPartitions: config.kafka.topicPartitions,
       replicationFactor: config.kafka.replicationFactor,
       connectTimeoutMs: config.kafka.connectTimeoutMs,
+      lingerMs: config.kafka.lingerMs,
+      maxBatchBytes: config.kafka.maxBatchBytes,
       log,
     });
     const gateway = await startGateway({ config, adapter, adapterConfig: loaded.adapterConfig, publisher, log, devices: loaded.devices });

@@ -1,0 +1,101 @@
+/**
+ * The plain splitter (hl7-segments.ts) against the hl7v2 library it replaced on the hot path: on
+ * generated messages both must give the same segments, fields, repetitions, components and
+ * sub-components. The library version below is the adapter's former code, kept only as the reference.
+ */
+import fc from 'fast-check';
+import { HL7Message, type Hl7Component, type HL7Segment } from 'hl7v2';
+import { dictionaries, HL7Dictionary, type HL7DataTypeDefinition, type HL7FieldDefinition } from 'hl7v2-dictionary';
+import { describe, expect, it } from 'vitest';
+import { splitSegments, type RawSegment } from './hl7-segments.ts';
+
+const mapValues = <T, U>(record: Record<string, T>, map: (value: T) => U): Record<string, U> =>
+  Object.fromEntries(Object.entries(record).map(([key, value]) => [key, map(value)]));
+function withoutDecoder<T extends HL7FieldDefinition | HL7DataTypeDefinition>(definition: T): T {
+  const { decode: _decode, ...rest } = definition;
+  return rest as T;
+}
+const textOnlyDictionaries: Record<string, HL7Dictionary> = mapValues(
+  dictionaries,
+  (dictionary) =>
+    new HL7Dictionary({
+      version: dictionary.version,
+      messages: dictionary.messages,
+      segments: mapValues(dictionary.segments, (segment) => ({ ...segment, fields: mapValues(segment.fields, withoutDecoder) })),
+      types: mapValues(dictionary.types, (type) => ({
+        ...withoutDecoder(type),
+        ...(type.fields !== undefined ? { fields: mapValues(type.fields, withoutDecoder) } : {}),
+      })),
+    }),
+);
+function asText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return String(value);
+  if (value === null || value === undefined) return '';
+  throw new Error(`unexpected ${typeof value}`);
+}
+function librarySubComponents(component: Hl7Component): string[] {
+  if (component.isPrimitive) {
+    const value: unknown = component.getValue();
+    return typeof value === 'string' ? value.split('&') : [asText(value)];
+  }
+  return (component.subComponents ?? []).map((sub) => asText(sub?.value as unknown));
+}
+function libraryFields(segment: HL7Segment): string[][][][] {
+  const fields: string[][][][] = [[]];
+  const first = segment.segmentType === 'MSH' ? 3 : 1;
+  for (let position = 1; position < first; position += 1) fields.push([]);
+  for (let position = first; position <= segment.fields.length; position += 1) {
+    const field = segment.fields[position - 1];
+    fields.push((field?.repetitions ?? []).map((repetition) => (repetition.components ?? []).map(librarySubComponents)));
+  }
+  return fields;
+}
+function librarySplit(message: string): RawSegment[] {
+  const parsed = HL7Message.parse(message, { strict: false, dictionaries: textOnlyDictionaries });
+  const counts = new Map<string, number>();
+  return parsed.segments.map((segment) => {
+    const sequence = (counts.get(segment.segmentType) ?? 0) + 1;
+    counts.set(segment.segmentType, sequence);
+    return { type: segment.segmentType, sequence, fields: libraryFields(segment) };
+  });
+}
+
+const delimiters = { field: '|', repetition: '~', component: '^', subComponent: '&' } as const;
+const identity = (text: string) => text;
+
+// Values as the adapter hands them over: escapes already masked, so no escape character; HL7's
+// explicit null `""` as a whole component (inside a sub-component list the library's answer depends
+// on its dictionary's typing of the component, and ours reads it as empty everywhere).
+const text = fc.stringMatching(/^[A-Za-z0-9 .:\-+\u00e9]{0,6}$/);
+const component = fc.oneof(
+  { weight: 6, arbitrary: fc.array(text, { minLength: 1, maxLength: 3 }).map((subs) => subs.join('&')) },
+  { weight: 1, arbitrary: fc.constant('""') },
+);
+const field = fc.array(fc.array(component, { minLength: 1, maxLength: 4 }).map((c) => c.join('^')), { minLength: 1, maxLength: 3 }).map((r) => r.join('~'));
+const segment = fc
+  .tuple(fc.constantFrom('PID', 'PV1', 'OBR', 'OBX', 'NTE', 'ZZ1', 'ORC'), fc.array(field, { minLength: 0, maxLength: 20 }))
+  .map(([type, fields]) => [type, ...fields].join('|'));
+const message = fc
+  .tuple(fc.array(field, { minLength: 0, maxLength: 18 }), fc.array(segment, { minLength: 0, maxLength: 12 }))
+  .map(([headerFields, segments]) => ({ header: ['MSH', '^~\\&', ...headerFields].join('|'), segments }));
+
+describe('hl7-segments splitSegments', () => {
+  it('splits generated messages exactly as the hl7v2 library did', () => {
+    fc.assert(
+      fc.property(message, ({ header, segments }) => {
+        const lines = [header, ...segments];
+        expect(splitSegments(lines, delimiters, identity)).toEqual(librarySplit(lines.join('\r')));
+      }),
+      { numRuns: 500, seed: 20261121 },
+    );
+  });
+
+  it('reads the explicit null "" as empty in a sub-component too, and restores masked values', () => {
+    const restore = (value: string) => value.replaceAll('\u{F0000}', '|');
+    const [obx] = splitSegments(['OBX|1|NM|a&""&c^""~x\u{F0000}y||'], delimiters, restore);
+    expect(obx?.fields[3]).toEqual([[['a', '', 'c'], ['']], [['x|y']]]);
+    expect(obx?.fields[4]).toEqual([[['']]]);
+    expect(obx?.fields.length).toBe(6);
+  });
+});

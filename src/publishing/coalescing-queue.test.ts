@@ -1,0 +1,188 @@
+/**
+ * Group commit: concurrent publish() calls go out as one producer send. The first two tests run on
+ * the real broker; the last three drive error branches (a send that fails, a call that times out
+ * while queued, the batch bound) with a stand-in send, since a real broker cannot be made to do
+ * those on demand at the right moment.
+ */
+import { Kafka, logLevel, type IHeaders } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kafkaBrokers, readAll, uniqueTopicPrefix } from '../../test/support/kafka.ts';
+import { GatewayError } from '../errors/catalogue.ts';
+import { createLogger } from '../observability/log.ts';
+import { createCoalescingQueue } from './coalescing-queue.ts';
+import { createKafkaPublisher } from './kafka-publisher.ts';
+import type { OutboundRecord, Publisher } from './publisher.ts';
+
+const recordsOf = (topic: string, caller: number, message: number, count: number): OutboundRecord[] =>
+  Array.from({ length: count }, (_, n) => ({
+    topic,
+    key: `caller-${caller}`,
+    value: JSON.stringify({ caller, message, n }),
+    headers: { 'trace-id': `${caller}.${message}` },
+  }));
+
+/** Resolves when `condition` holds, polling; fails after `timeoutMs`. */
+async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('coalescing queue on the real broker', () => {
+  const brokers = kafkaBrokers();
+  const topic = `${uniqueTopicPrefix('coalesce')}.records`;
+  const kafka = new Kafka({ clientId: 'coalescing-test', brokers, logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+
+  beforeAll(async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await admin.disconnect();
+    await producer.connect();
+  });
+  afterAll(async () => {
+    await producer.disconnect();
+  });
+
+  it('sends 40 concurrent callers in fewer producer sends, each caller acknowledged after its own records are in Kafka, in caller order', async () => {
+    const sends: number[] = [];
+    const queue = createCoalescingQueue({
+      lingerMs: 0,
+      maxBatchBytes: 512 * 1024,
+      onOutcome: () => undefined,
+      async send(records) {
+        sends.push(records.length);
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers as IHeaders })),
+        });
+      },
+    });
+    const callers = 40;
+    const messagesPerCaller = 3;
+    await Promise.all(
+      Array.from({ length: callers }, async (_, caller) => {
+        // Like an MLLP connection: the next message only after the previous one's ACK.
+        for (let message = 0; message < messagesPerCaller; message += 1) await queue.publish(recordsOf(topic, caller, message, 4), 20_000);
+      }),
+    );
+    const calls = callers * messagesPerCaller;
+    expect(sends.reduce((a, b) => a + b, 0)).toBe(calls * 4);
+    expect(sends.length).toBeLessThan(calls);
+    expect(queue.inFlightRecords()).toBe(0);
+
+    const read = await readAll(brokers, topic, { expected: calls * 4, timeoutMs: 30_000 });
+    expect(read).toHaveLength(calls * 4);
+    for (let caller = 0; caller < callers; caller += 1) {
+      const values = read.filter((r) => r.key === `caller-${caller}`).map((r) => JSON.parse(r.value) as { message: number; n: number });
+      expect(values.map((v) => v.message * 4 + v.n)).toEqual(Array.from({ length: messagesPerCaller * 4 }, (_, i) => i));
+    }
+  });
+
+  it('the kafkajs publisher resolves concurrent publishes only once their records are readable', async () => {
+    const publisherTopic = `${uniqueTopicPrefix('coalesce-publisher')}.records`;
+    const publisher: Publisher = createKafkaPublisher({
+      brokers,
+      clientId: 'coalescing-publisher-test',
+      createTopics: true,
+      topicPartitions: 1,
+      replicationFactor: -1,
+      connectTimeoutMs: 10_000,
+      lingerMs: 2,
+      log: createLogger({ level: 'warn', write: () => undefined }),
+    });
+    await publisher.start([publisherTopic]);
+    try {
+      await Promise.all(Array.from({ length: 20 }, (_, caller) => publisher.publish(recordsOf(publisherTopic, caller, 0, 5), { timeoutMs: 20_000 })));
+      expect(publisher.inFlightRecords()).toBe(0);
+      const read = await readAll(brokers, publisherTopic, { expected: 100, timeoutMs: 30_000 });
+      expect(read).toHaveLength(100);
+      expect(new Set(read.map((r) => r.key)).size).toBe(20);
+    } finally {
+      await publisher.stop();
+    }
+  });
+});
+
+describe('coalescing queue error branches (stand-in send)', () => {
+  it('rejects every caller of a failed send with publish_failed, and the next send still goes', async () => {
+    let fail = true;
+    const outcomes: boolean[] = [];
+    const queue = createCoalescingQueue({
+      lingerMs: 5,
+      maxBatchBytes: 1024 * 1024,
+      onOutcome: (failed) => outcomes.push(failed),
+      send: async () => {
+        if (fail) throw new Error('broker said no');
+      },
+    });
+    const results = await Promise.allSettled([queue.publish(recordsOf('t', 1, 0, 2), 5_000), queue.publish(recordsOf('t', 2, 0, 2), 5_000)]);
+    for (const result of results) {
+      expect(result.status).toBe('rejected');
+      const reason = (result as PromiseRejectedResult).reason as GatewayError;
+      expect(reason).toBeInstanceOf(GatewayError);
+      expect(reason.code).toBe('publish_failed');
+    }
+    fail = false;
+    await queue.publish(recordsOf('t', 3, 0, 1), 5_000);
+    expect(outcomes).toEqual([true, false]);
+    expect(queue.inFlightRecords()).toBe(0);
+  });
+
+  it('times out a call queued behind a hung send with publish_timeout and never sends its records', async () => {
+    const sent: string[] = [];
+    let release: () => void = () => undefined;
+    const queue = createCoalescingQueue({
+      lingerMs: 0,
+      maxBatchBytes: 1024 * 1024,
+      onOutcome: () => undefined,
+      send: (records) => {
+        sent.push(...records.map((r) => r.key));
+        return new Promise<void>((resolve) => (release = resolve));
+      },
+    });
+    const first = queue.publish(recordsOf('t', 1, 0, 1), 10_000);
+    await until(() => sent.length === 1, 5_000);
+    const second = queue.publish(recordsOf('t', 2, 0, 1), 200);
+    await expect(second).rejects.toMatchObject({ code: 'publish_timeout' });
+    release();
+    await first;
+    await queue.drain();
+    expect(sent).toEqual(['caller-1']);
+    expect(queue.inFlightRecords()).toBe(0);
+  });
+
+  it('keeps one send under maxBatchBytes, with one call always whole, in arrival order', async () => {
+    const sends: string[][] = [];
+    let release: () => void = () => undefined;
+    const queue = createCoalescingQueue({
+      lingerMs: 0,
+      maxBatchBytes: 160,
+      onOutcome: () => undefined,
+      send: (records) => {
+        sends.push(records.map((r) => `${r.key}/${(JSON.parse(r.value) as { n: number }).n}`));
+        return new Promise<void>((resolve) => (release = resolve));
+      },
+    });
+    // Each call below is 2 records of 38 characters of key+value (76): two calls fit in 160, three do not.
+    const calls = [queue.publish(recordsOf('t', 0, 0, 1), 5_000)];
+    await until(() => sends.length === 1, 5_000);
+    for (let caller = 1; caller <= 4; caller += 1) calls.push(queue.publish(recordsOf('t', caller, 0, 2), 5_000));
+    while (sends.length < 3) {
+      const before = sends.length;
+      release();
+      await until(() => sends.length > before, 5_000);
+    }
+    release();
+    await Promise.all(calls);
+    expect(sends).toEqual([
+      ['caller-0/0'],
+      ['caller-1/0', 'caller-1/1', 'caller-2/0', 'caller-2/1'],
+      ['caller-3/0', 'caller-3/1', 'caller-4/0', 'caller-4/1'],
+    ]);
+  });
+});

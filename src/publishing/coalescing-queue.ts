@@ -1,0 +1,173 @@
+/**
+ * Group commit for a Kafka client: concurrent publish() calls (one per MLLP connection or serial
+ * device) are coalesced into one producer send. While a send is in flight, new calls queue, and the
+ * queue goes out as one send as soon as the broker has answered (optionally after a short linger
+ * when nothing is in flight). With one request in flight anyway (an idempotent producer), sending
+ * each call on its own made the broker round trip the gateway's ceiling (README "Performance").
+ *
+ * Each caller resolves only when the broker has acknowledged the send holding its own records
+ * (ACK-after-commit), or rejects at its own deadline. Calls are sent in arrival order, and a
+ * connection awaits its ACK before its next message, so per-connection (per-device) order holds.
+ */
+import { GatewayError } from '../errors/catalogue.ts';
+import type { OutboundRecord } from './publisher.ts';
+
+export interface CoalescingQueueOptions {
+  /** How long the first queued call waits for others when no send is in flight (0: send at once). */
+  readonly lingerMs: number;
+  /** Upper bound of one send, in record key+value characters (one call's records always go whole). */
+  readonly maxBatchBytes: number;
+  /** Sends the records of several calls as one request; resolves when the broker acknowledged all of them. */
+  send(records: readonly OutboundRecord[], timeoutMs: number): Promise<void>;
+  /** Called after every send or deadline: true when it failed (the publisher reports itself unready). */
+  onOutcome(failed: boolean): void;
+}
+
+/** One publish() call waiting in the queue or in a send. */
+interface PendingCall {
+  readonly records: readonly OutboundRecord[];
+  readonly bytes: number;
+  readonly timeoutMs: number;
+  /** Set once the caller has been answered (acknowledged, failed or timed out). */
+  settled: boolean;
+  resolve(): void;
+  reject(error: GatewayError): void;
+}
+
+export interface CoalescingQueue {
+  publish(records: readonly OutboundRecord[], timeoutMs: number): Promise<void>;
+  /** Records handed to publish and not yet acknowledged or failed. */
+  inFlightRecords(): number;
+  /** Sends what is queued and waits for every send to settle. */
+  drain(): Promise<void>;
+}
+
+export function createCoalescingQueue(options: CoalescingQueueOptions): CoalescingQueue {
+  const queue: PendingCall[] = [];
+  /** The send in flight, if any: the next one starts when it settles. */
+  let sending: Promise<void> | undefined;
+  let lingerTimer: NodeJS.Timeout | undefined;
+  let inFlight = 0;
+
+  function settle(call: PendingCall, error?: GatewayError): void {
+    if (call.settled) return;
+    call.settled = true;
+    inFlight -= call.records.length;
+    if (error === undefined) call.resolve();
+    else call.reject(error);
+  }
+
+  /** Whole calls from the head of the queue up to maxBatchBytes (at least one call). */
+  function takeBatch(): PendingCall[] {
+    const batch: PendingCall[] = [];
+    let bytes = 0;
+    while (queue.length > 0) {
+      const next = queue[0] as PendingCall;
+      if (next.settled) {
+        // Timed out while queued: its records were never sent, so drop them (the sender resends).
+        queue.shift();
+        continue;
+      }
+      if (batch.length > 0 && bytes + next.bytes > options.maxBatchBytes) break;
+      queue.shift();
+      batch.push(next);
+      bytes += next.bytes;
+    }
+    return batch;
+  }
+
+  function flush(): void {
+    if (lingerTimer !== undefined) {
+      clearTimeout(lingerTimer);
+      lingerTimer = undefined;
+    }
+    if (sending !== undefined) return;
+    const batch = takeBatch();
+    if (batch.length === 0) return;
+    sending = sendBatch(batch).finally(() => {
+      sending = undefined;
+      // Whatever queued meanwhile has already waited one broker round trip: send it at once.
+      if (queue.length > 0) flush();
+    });
+  }
+
+  async function sendBatch(batch: readonly PendingCall[]): Promise<void> {
+    const records: OutboundRecord[] = [];
+    let timeoutMs = 0;
+    for (const call of batch) {
+      timeoutMs = Math.max(timeoutMs, call.timeoutMs);
+      for (const record of call.records) records.push(record);
+    }
+    const send = options.send(records, timeoutMs);
+    // Each caller has its own deadline; this one only stops a hung send from holding the queue.
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    try {
+      const outcome = await Promise.race([send, deadline]);
+      if (outcome === 'timeout') {
+        options.onOutcome(true);
+        const error = new GatewayError('publish_timeout', `No acknowledgement within ${timeoutMs} ms.`);
+        for (const call of batch) settle(call, error);
+        return;
+      }
+      options.onOutcome(false);
+      for (const call of batch) settle(call);
+    } catch (error) {
+      options.onOutcome(true);
+      const failure =
+        error instanceof GatewayError
+          ? error
+          : new GatewayError('publish_failed', error instanceof Error ? `${error.name}: ${error.message}` : undefined, { cause: error });
+      for (const call of batch) settle(call, failure);
+    } finally {
+      clearTimeout(timer);
+      // A send that lost the race must not surface later as an unhandled rejection.
+      send.catch(() => undefined);
+    }
+  }
+
+  return {
+    publish(records, timeoutMs) {
+      if (records.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        let bytes = 0;
+        for (const record of records) bytes += record.key.length + record.value.length;
+        let timer: NodeJS.Timeout | undefined;
+        const call: PendingCall = {
+          records,
+          bytes,
+          timeoutMs,
+          settled: false,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          reject: (error) => {
+            clearTimeout(timer);
+            reject(error);
+          },
+        };
+        timer = setTimeout(() => {
+          options.onOutcome(true);
+          settle(call, new GatewayError('publish_timeout', `No acknowledgement within ${timeoutMs} ms.`));
+        }, timeoutMs);
+        inFlight += records.length;
+        queue.push(call);
+        if (sending !== undefined) return; // goes out when the send in flight settles
+        if (options.lingerMs <= 0) flush();
+        else lingerTimer ??= setTimeout(flush, options.lingerMs);
+      });
+    },
+
+    inFlightRecords: () => inFlight,
+
+    async drain() {
+      while (sending !== undefined || queue.some((call) => !call.settled)) {
+        flush();
+        await sending;
+      }
+    },
+  };
+}
