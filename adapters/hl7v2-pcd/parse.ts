@@ -372,6 +372,9 @@ export function parsePcd01(frame: Buffer): Pcd01Message {
     }
   }
 
+  // ORU_R01 requires an OBR; a message without any OBR or OBX (e.g. cut after MSH) must not be acknowledged as delivered.
+  if (orders.length === 0) throw new GatewayError('hl7_no_observations', undefined, { location: { segment: 'OBR' } });
+
   return {
     ...header,
     sendingApplication: hierarchicDesignator(msh, 3),

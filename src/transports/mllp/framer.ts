@@ -64,6 +64,11 @@ export class MllpFramer {
     return this.state === 'outside-frame' ? 0 : this.frameBytes + (this.endBlockPending ? 1 : 0);
   }
 
+  /** Bytes held in memory now: the unfinished frame (never more than maxFrameBytes) or a discarded frame's prefix. */
+  get heldBytes(): number {
+    return this.state === 'in-frame' ? this.frameBytes : this.oversizePrefix.length;
+  }
+
   push(chunk: Buffer): FramerEvent[] {
     const events: FramerEvent[] = [];
     const length = chunk.length;
