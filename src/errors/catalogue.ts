@@ -217,6 +217,12 @@ export const errorCatalogue = {
     hl7: '207',
     message: 'An MLLP frame was not completed within mllp.frameTimeoutSeconds of its start (a stalled or slowloris sender); its bytes were discarded and the connection closed. Resend the message.',
   },
+  mllp_connection_limit: {
+    stage: 'receive',
+    retryable: true,
+    hl7: '207',
+    message: 'The gateway already holds mllp.maxConnections connections; this one was closed at once. Retry later, or raise the limit.',
+  },
   mllp_buffer_limit: {
     stage: 'receive',
     retryable: true,
