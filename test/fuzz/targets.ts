@@ -6,6 +6,7 @@
  * on a message that never gets an answer. Run by test/fuzz/hostile-input.test.ts (a bounded count
  * in CI) and scripts/fuzz.ts (`npm run fuzz -- --seed <n> --count <n> [--target <name>]`).
  */
+import { isUtf8 } from 'node:buffer';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -170,6 +171,15 @@ function hl7SeedsWithCharsets(): { name: string; bytes: Buffer }[] {
   return seeds;
 }
 
+const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/** MSH-18's first component of its first repetition, as the adapter reads it; undefined without a readable MSH. */
+function declaredCharset(bytes: Buffer): string | undefined {
+  const header = readMessageHeader(bytes.subarray(0, 3).equals(UTF8_BOM) ? bytes.subarray(3) : bytes);
+  if (header === undefined) return undefined;
+  return header.characterSet.split(header.delimiters.repetition)[0]!.split(header.delimiters.component)[0]!.trim();
+}
+
 function hl7Adapter(): AnyAdapter {
   const adapter = adapters.find((candidate) => candidate.name === 'hl7v2-pcd');
   if (adapter === undefined) throw new Error('hl7v2-pcd is not registered');
@@ -185,7 +195,14 @@ const hl7AdapterTarget: FuzzTarget = {
     const adapter = hl7Adapter();
     const configs = [adapter.config.parse({}), adapter.config.parse({ bloodPressure: 'separate' })];
     return fc.property(mutatedInputArbitrary(hl7SeedsWithCharsets(), { specialBytes: HL7_SPECIAL, maxSeeds: 1 }), fc.nat({ max: 1 }), (input, configIndex) => {
-      runAdapterPipeline(adapter, configs[configIndex], input.bytes, input);
+      const outcome = runAdapterPipeline(adapter, configs[configIndex], input.bytes, input);
+      // Never mojibake: bytes the declared character set cannot hold must end as an error, not as text.
+      const declared = declaredCharset(input.bytes);
+      const body = input.bytes.subarray(0, 3).equals(UTF8_BOM) ? input.bytes.subarray(3) : input.bytes;
+      if (outcome === 'resources' && (declared === '' || declared === 'ASCII') && body.some((byte) => byte > 0x7f)) {
+        fail(`non-ASCII bytes published although MSH-18 is "${declared}" (ASCII)`, input);
+      }
+      if (outcome === 'resources' && declared === 'UNICODE UTF-8' && !isUtf8(body)) fail('invalid UTF-8 published although MSH-18 is UNICODE UTF-8', input);
     });
   },
 };
