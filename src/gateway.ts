@@ -90,6 +90,7 @@ export async function startGateway(options: {
       log[level](event, fields);
     },
   });
+  metrics.observeMllpBufferedBytes(() => mllp.bufferedBytes());
   const mllpAddress = await mllp.listen();
   log.info('mllp_listening', { host: mllpAddress.host, port: mllpAddress.port, adapter: adapter.name });
 
