@@ -111,7 +111,7 @@ const mllpFramerTarget: FuzzTarget = {
   name: 'mllp-framer',
   summary:
     'MLLP framer, framed fixture messages mutated and cut into random chunks: never throws, holds at most maxFrameBytes, every byte is accounted for (frame, oversize NAK, counted garbage or the unfinished frame).',
-  ciCases: 400,
+  ciCases: 2_000,
   property() {
     const seeds = hl7Seeds().map((seed) => ({ name: seed.name, bytes: encodeMllpFrame(seed.bytes) }));
     return fc.property(
@@ -190,7 +190,7 @@ const hl7AdapterTarget: FuzzTarget = {
   name: 'hl7-adapter',
   summary:
     'hl7v2-pcd parse + normalize + validation through the adapter interface, fixture messages mutated: resources that pass validation, or a GatewayError with a catalogue code (dead letter + AE/CE); nothing else is thrown.',
-  ciCases: 600,
+  ciCases: 1_500,
   property() {
     const adapter = hl7Adapter();
     const configs = [adapter.config.parse({}), adapter.config.parse({ bloodPressure: 'separate' })];
@@ -230,7 +230,7 @@ const messageProcessorTarget: FuzzTarget = {
   name: 'hl7-message-processor',
   summary:
     'src/pipeline/message-processor.ts onMessage with mutated messages: always settles (5 s per case), and every message that is not itself an ACK ends as published resources with AA/CA, or a dead letter holding the exact raw bytes with AE/CE/AR/CR naming the same code; an ACK is only withheld when MSH-15 asks for none.',
-  ciCases: 300,
+  ciCases: 800,
   caseTimeoutMs: 5_000,
   property() {
     const adapter = hl7Adapter();
@@ -386,7 +386,7 @@ function streamPipelineTarget(spec: StreamAdapterSpec): FuzzTarget {
   return {
     name: `${name}-stream`,
     summary: `${spec.folder}: fixture captures mutated and chunked through framer${spec.adapter.stream?.createSession ? ', session' : ''}, parse, normalize and validation: same events however chunked, every discard a catalogued receive code, every frame resources or a catalogued error (dead letter), nothing thrown.`,
-    ciCases: 250,
+    ciCases: 600,
     property() {
       const stream = spec.adapter.stream;
       if (stream === undefined) throw new Error(`${spec.adapter.name} is not a byte-stream adapter`);
@@ -449,7 +449,7 @@ function streamBoundTarget(spec: StreamAdapterSpec): FuzzTarget {
   return {
     name: `${name}-endless-frame`,
     summary: `${spec.folder}: a frame that never ends and endless noise, in random chunks: a catalogued discard at least every heldLimit bytes (memory bounded, nothing dropped silently).`,
-    ciCases: 40,
+    ciCases: 100,
     property() {
       const stream = spec.adapter.stream;
       if (stream === undefined) throw new Error(`${spec.adapter.name} is not a byte-stream adapter`);
