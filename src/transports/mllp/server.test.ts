@@ -395,6 +395,26 @@ describe('MLLP server over TCP', () => {
       expect((await client.send('after', { timeoutMs: 2_000 })).toString()).toBe('ACK:after');
     });
 
+    it('on a frame timeout, still answers the message being handled before closing', async () => {
+      const { port, logs } = await startServer({
+        idleTimeoutMs: 5_000,
+        frameTimeoutMs: 200,
+        handler: {
+          ...echoHandler,
+          onMessage: async (payload) => {
+            await sleep(500);
+            return `ACK:${payload.toString()}`;
+          },
+        },
+      });
+      const socket = await connectRaw(port);
+      const replies = readReplies(socket, 1);
+      socket.write(Buffer.concat([encodeMllpFrame('in hand'), Buffer.from('\x0bMSH|stalled')]));
+      expect(await replies).toEqual(['ACK:in hand']);
+      await closedBy(socket);
+      expect(eventsNamed(logs, 'frame_timeout')).toHaveLength(1);
+    });
+
     it('restarts the frame timer for every new frame: a steady sender of whole frames is never cut off', async () => {
       const { port, logs } = await startServer({ idleTimeoutMs: 5_000, frameTimeoutMs: 300 });
       const client = await connectClient(port);

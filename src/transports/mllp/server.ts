@@ -355,8 +355,9 @@ class MllpConnection {
       bytes: this.framer.unfinishedFrameBytes,
       limit: this.settings.frameTimeoutMs,
     });
-    // The unfinished frame cannot be answered (its sender is stalled mid-frame): close; a sender resends on reconnect.
-    this.endGracefully();
+    // The unfinished frame cannot be answered (its sender is stalled mid-frame): close once the message in
+    // hand, if any, is answered; frames queued behind it get no reply and are resent on reconnect.
+    this.shutDown();
   }
 
   private onData(chunk: Buffer): void {
