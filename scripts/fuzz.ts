@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
-import { fuzzTargets, findFuzzTarget } from '../test/fuzz/targets.ts';
+import { fuzzTargets, findFuzzTarget, slowestCaseMs } from '../test/fuzz/targets.ts';
 
 const usage = `Usage: npm run fuzz -- [--seed <n>] [--count <n>] [--target <name>]
 
@@ -70,7 +70,8 @@ async function run(targets: typeof fuzzTargets, seed: number, count: number): Pr
     const details = await fc.check(target.property(), { seed, numRuns: count, timeout: target.caseTimeoutMs });
     const seconds = (performance.now() - targetStarted) / 1000;
     const rssMiB = process.memoryUsage().rss / 2 ** 20;
-    const line = `${target.name.padEnd(32)} ${String(details.numRuns).padStart(7)} cases  ${seconds.toFixed(1).padStart(6)} s  rss ${rssMiB.toFixed(0)} MiB`;
+    const slowest = (slowestCaseMs.get(target.name) ?? 0).toFixed(1);
+    const line = `${target.name.padEnd(32)} ${String(details.numRuns).padStart(7)} cases  ${seconds.toFixed(1).padStart(6)} s  slowest case ${slowest.padStart(6)} ms  rss ${rssMiB.toFixed(0)} MiB`;
     if (details.failed) {
       failed += 1;
       process.stdout.write(`${line}  FAILED after ${details.numRuns} cases (${details.numShrinks} shrinks)\n`);

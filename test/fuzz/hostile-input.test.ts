@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fuzzTargets } from './targets.ts';
+import { fuzzTargets, slowestCaseMs } from './targets.ts';
 
 /** FUZZ_SEED reruns CI's cases under another seed; the default keeps CI deterministic. */
 const seed = Number(process.env.FUZZ_SEED ?? 20261121);
@@ -30,7 +30,9 @@ describe(`fuzz targets (seed ${seed})`, () => {
       const started = performance.now();
       await fc.assert(target.property(), { seed, numRuns: target.ciCases, timeout: target.caseTimeoutMs });
       const seconds = (performance.now() - started) / 1000;
-      console.log(`fuzz ${target.name}: ${target.ciCases} cases, seed ${seed}, ${seconds.toFixed(2)} s`);
+      const slowest = slowestCaseMs.get(target.name);
+      expect(slowest, 'the target records how long its cases take').toBeDefined();
+      console.log(`fuzz ${target.name}: ${target.ciCases} cases, seed ${seed}, ${seconds.toFixed(2)} s, slowest case ${slowest?.toFixed(1)} ms`);
     }, 60_000);
   }
 });
