@@ -6,6 +6,7 @@
  * well-behaved sender keeps sending and must get a CA for every message throughout.
  * Limits are small here so the test stays bounded (well under 60 s); the defaults are in schemas/config.ts.
  */
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,7 +29,17 @@ const limits = {
 let gw: TestGateway;
 const openSockets = new Set<net.Socket>();
 
+/** The storm needs ~2,400 client and ~2,000 gateway sockets in this process: say so plainly if the limit is lower. */
+function assertEnoughFileDescriptors(needed: number): void {
+  const limits = readFileSync('/proc/self/limits', 'utf8');
+  const soft = /^Max open files\s+(\d+|unlimited)/m.exec(limits)?.[1];
+  if (soft !== undefined && soft !== 'unlimited' && Number(soft) < needed) {
+    throw new Error(`this test opens about ${needed} sockets, but the open-file limit is ${soft}: raise it (ulimit -n ${needed}) and run again`);
+  }
+}
+
 beforeAll(async () => {
+  assertEnoughFileDescriptors(5_000);
   gw = await startTestGateway({ brokers: kafkaBrokers(), config: { mllp: limits }, logLevel: 'info' });
 });
 
