@@ -97,10 +97,36 @@ export const mllpSchema = z
       .number()
       .min(1)
       .default(300)
-      .describe('A connection that sends nothing for this long is closed.'),
-    maxConnections: z.number().int().min(1).default(1000).describe('Concurrent MLLP connections accepted.'),
+      .describe(
+        'A connection that sends no frame for this long (while no message of it is being handled) is closed. Bytes outside MLLP frames do not count as activity, so a trickle of garbage cannot hold a connection open.',
+      ),
+    frameTimeoutSeconds: z
+      .number()
+      .min(1)
+      .default(60)
+      .describe(
+        'A frame must end (0x1C 0x0D) within this many seconds of its start block (0x0B), however slowly its bytes arrive; otherwise it is discarded, logged as `mllp_frame_timeout` and the connection closed (the sender resends). Bounds slowloris senders, which the idle timeout alone does not: each byte restarts it.',
+      ),
+    maxBufferedBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(128 * 1024 * 1024)
+      .describe(
+        'Bytes of unfinished and queued MLLP frames all connections together may hold (each connection holds at most maxFrameBytes unfinished). Past it, the connection holding the most is closed and `mllp_buffer_limit` logged; must be at least maxFrameBytes.',
+      ),
+    maxConnections: z
+      .number()
+      .int()
+      .min(1)
+      .default(1000)
+      .describe('Concurrent MLLP connections accepted; one more is closed at once and logged as `mllp_connection_limit`.'),
     application: z.string().min(1).default('VITALBRIDGE').describe('MSH-3 of the ACKs the gateway sends.'),
     facility: z.string().default('').describe('MSH-4 of the ACKs the gateway sends.'),
+  })
+  .refine((mllp) => mllp.maxBufferedBytes >= mllp.maxFrameBytes, {
+    message: 'maxBufferedBytes must be at least maxFrameBytes',
+    path: ['maxBufferedBytes'],
   })
   .prefault({})
   .describe('The HL7 v2 MLLP listener.');

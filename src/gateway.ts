@@ -90,15 +90,20 @@ export async function startGateway(options: {
     port: config.mllp.port,
     maxFrameBytes: config.mllp.maxFrameBytes,
     idleTimeoutMs: config.mllp.idleTimeoutSeconds * 1000,
+    frameTimeoutMs: config.mllp.frameTimeoutSeconds * 1000,
+    maxBufferedBytes: config.mllp.maxBufferedBytes,
     maxConnections: config.mllp.maxConnections,
     handler: processor,
     log: ({ level, event, ...fields }) => {
       if (event === 'connection_opened' || event === 'connection_closed') {
         metrics.openConnections.set({ transport: 'mllp' }, mllp.connectionCount());
       }
+      // Limits the listener enforces are failures worth a metric; an oversize frame is counted by its NAK's processor.
+      if (fields.code !== undefined && fields.code !== 'mllp_frame_too_large') metrics.errors.inc({ stage: 'receive', code: fields.code });
       log[level](event, fields);
     },
   });
+  metrics.observeMllpBufferedBytes(() => mllp.bufferedBytes());
   const mllpAddress = await mllp.listen();
   log.info('mllp_listening', { host: mllpAddress.host, port: mllpAddress.port, adapter: adapter.name });
 

@@ -252,7 +252,22 @@ describe('character sets and escapes', () => {
   it('decodes 8859/1 as ISO 8859-1 and UNICODE UTF-8 as UTF-8', () => {
     expect(location(normalize(Buffer.from(withCharset('8859/1'), 'latin1')))).toBe('Intensivstation Süd');
     expect(location(normalize(Buffer.from(withCharset('UNICODE UTF-8'), 'utf8')))).toBe('Intensivstation Süd');
-    expect(location(normalize(Buffer.from(withCharset(''), 'utf8')))).toBe('Intensivstation Süd');
+  });
+
+  it('takes an empty MSH-18 as ASCII (HL7 v2.5.1 2.15.9.18): non-ASCII bytes are undecodable_bytes, never guessed', () => {
+    for (const charset of ['', 'ASCII']) {
+      for (const encoding of ['utf8', 'latin1'] as const) {
+        expect(failure(() => normalize(Buffer.from(withCharset(charset), encoding))), `${charset} ${encoding}`).toMatchObject({
+          code: 'undecodable_bytes',
+          location: { segment: 'MSH', sequence: 1, field: 18 },
+        });
+      }
+    }
+  });
+
+  it('refuses C1 control bytes (0x80-0x9F) in an 8859/1 message: Windows-1252 or UTF-8 sent as 8859/1', () => {
+    const windows1252 = Buffer.from(withCharset('8859/1').replace('Süd', 'S\u0080d'), 'latin1');
+    expect(failure(() => normalize(windows1252))).toMatchObject({ code: 'undecodable_bytes', location: { segment: 'MSH', sequence: 1, field: 18 } });
   });
 
   it('refuses bytes that are not valid UTF-8 when the message is (or defaults to) UTF-8', () => {

@@ -132,8 +132,8 @@ const characterSetNames = /^(ASCII|8859\/(1|2|3|4|5|6|7|8|9|15)|ISO IR(6|14|87|1
 /** HL7 table 0211 names we decode, and the decoder each needs. */
 function charsetOf(msh18: string): MessageCharset | undefined {
   switch (msh18) {
-    case '':
-    case 'ASCII': // a plain-ASCII message is valid UTF-8; devices that say ASCII and send UTF-8 are common
+    case '': // HL7 v2.5.1 2.15.9.18: empty means ASCII; decodeFrame refuses any byte above 0x7F first
+    case 'ASCII':
     case 'UNICODE UTF-8':
       return 'utf8';
     case '8859/1':
@@ -151,6 +151,24 @@ function decodeText(bytes: Buffer, charset: MessageCharset): string {
   } catch (cause) {
     throw new GatewayError('undecodable_bytes', 'The bytes are not valid UTF-8.', { cause, location: at('MSH', 18) });
   }
+}
+
+/**
+ * Bytes the declared character set has no character for are an error, never a guess: guessing is how a
+ * patient's name becomes mojibake. ASCII (also MSH-18 empty, HL7 v2.5.1 2.15.9.18) has nothing above 0x7F;
+ * ISO 8859-1's 0x80-0x9F are C1 control codes, which in text mean Windows-1252 or UTF-8 sent as 8859/1.
+ * Offsets only in the message: the bytes around them are patient data.
+ */
+function refuseBytesOutside(bytes: Buffer, msh18: string): void {
+  const ascii = msh18 === '' || msh18 === 'ASCII';
+  if (!ascii && msh18 !== '8859/1') return;
+  const offset = bytes.findIndex((byte) => (ascii ? byte > 0x7f : byte >= 0x80 && byte <= 0x9f));
+  if (offset < 0) return;
+  const byte = `0x${bytes[offset]!.toString(16).toUpperCase()}`;
+  const detail = ascii
+    ? `MSH-18 is ${msh18 === '' ? 'empty, which HL7 v2.5.1 (2.15.9.18) defines as ASCII' : 'ASCII'}, but byte ${byte} at offset ${offset} is not ASCII; the sender must declare its character set in MSH-18 (8859/1 or UNICODE UTF-8).`
+    : `MSH-18 is 8859/1, but byte ${byte} at offset ${offset} is a C1 control code, not an ISO 8859-1 character (Windows-1252 or UTF-8 sent as 8859/1?).`;
+  throw new GatewayError('undecodable_bytes', detail, { location: at('MSH', 18) });
 }
 
 function delimitersOf(headerLine: string): { delimiters: Delimiters; headerLength: number } {
@@ -186,6 +204,7 @@ function decodeFrame(frame: Buffer): { text: string; delimiters: Delimiters; cha
       location: at('MSH', 18),
     });
   }
+  refuseBytesOutside(bytes, msh18);
   // Devices end segments with CR (the standard), LF or CRLF; the parser wants CR.
   const text = decodeText(bytes, charset).replace(/\r\n?|\n/g, '\r');
   return { text, delimiters, charset, headerLength };
@@ -371,6 +390,9 @@ export function parsePcd01(frame: Buffer): Pcd01Message {
         break; // NTE, PRT, Z-segments ...: not used by PCD-01 normalization
     }
   }
+
+  // ORU_R01 requires an OBR; a message without any OBR or OBX (e.g. cut after MSH) must not be acknowledged as delivered.
+  if (orders.length === 0) throw new GatewayError('hl7_no_observations', undefined, { location: { segment: 'OBR' } });
 
   return {
     ...header,

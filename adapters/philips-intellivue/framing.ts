@@ -122,8 +122,9 @@ export function createIntellivueFramer(options: { readonly maxFrameBytes?: numbe
         continue;
       }
       if (byte === BOF) {
-        // A new frame starts before this one ended (or right after an escape).
-        if (raw.length > 1) discard('stream_frame_truncated', 'a BOF arrived inside a frame');
+        // A new frame starts before this one ended (or right after an escape). Even a lone BOF is reported:
+        // an endless run of C0 was otherwise dropped without a trace (found by fuzzing, test/fuzz/targets.ts).
+        discard('stream_frame_truncated', 'a BOF arrived inside a frame');
         raw = [byte];
         body = [];
         state = 'in-frame';

@@ -55,6 +55,16 @@ describe('framing', () => {
       }),
     );
   });
+  it('reports a run of lone BOFs (C0 C0 ...) instead of dropping them silently, and still frames what follows', () => {
+    // Regression, found by fuzzing (test/fuzz/targets.ts, philips-intellivue-endless-frame): an endless run of
+    // C0 was taken without any event. Each BOF that abandons an empty frame is now a 1-byte stream_frame_truncated.
+    const framer = createIntellivueFramer();
+    const events = framer.push(Buffer.concat([Buffer.alloc(5, 0xc0), encodeFrame(hex('0E 00'))]));
+    expect(events.filter((event) => event.kind === 'discarded').map((event) => [event.code, event.bytes.length])).toEqual(
+      Array.from({ length: 5 }, () => ['stream_frame_truncated', 1]),
+    );
+    expect(events.at(-1)).toEqual({ kind: 'frame', bytes: hex('0E 00') });
+  });
   it('discards a frame larger than the bound, then resynchronises', () => {
     const framer = createIntellivueFramer({ maxFrameBytes: 64 });
     const events = framer.push(Buffer.concat([encodeFrame(Buffer.alloc(100, 1)), encodeFrame(hex('0E 00'))]));

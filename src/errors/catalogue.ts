@@ -240,6 +240,31 @@ export const errorCatalogue = {
     hl7: '207',
     message: 'The record is not a FHIR resource with a resourceType and an id; it cannot be written to a FHIR server.',
   },
+  // ---- Hostile input (issue 5): found by fuzzing and resource-limit tests
+  hl7_no_observations: {
+    stage: 'parse',
+    retryable: false,
+    hl7: '100',
+    message: 'The ORU^R01 has no OBR or OBX segment, so it carries no observation (a message cut short looks like this); check the sender.',
+  },
+  mllp_frame_timeout: {
+    stage: 'receive',
+    retryable: true,
+    hl7: '207',
+    message: 'An MLLP frame was not completed within mllp.frameTimeoutSeconds of its start (a stalled or slowloris sender); its bytes were discarded and the connection closed. Resend the message.',
+  },
+  mllp_connection_limit: {
+    stage: 'receive',
+    retryable: true,
+    hl7: '207',
+    message: 'The gateway already holds mllp.maxConnections connections; this one was closed at once. Retry later, or raise the limit.',
+  },
+  mllp_buffer_limit: {
+    stage: 'receive',
+    retryable: true,
+    hl7: '207',
+    message: 'The gateway holds mllp.maxBufferedBytes of unfinished frames across all connections; this connection was closed to stay within that bound. Resend the message.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

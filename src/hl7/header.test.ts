@@ -70,6 +70,27 @@ describe('readMessageHeader', () => {
     expect(readMessageHeader('MSH||A')?.delimiters.component).toBe('^');
   });
 
+  // Regressions found by fuzzing (test/fuzz/targets.ts, hl7-message-processor): the ACK is written in the
+  // message's delimiters, so delimiters that collide or are letters made NAKs unreadable (MSA-1 `AE` split at `E`).
+  it('refuses a letter, digit or space as field separator, and one that collides with the fallback delimiters', () => {
+    expect(readMessageHeader('MSHE3ED02D^EUI-64|ACME|||20110602||ORU^R01|ID1|P|2.6')).toBeUndefined();
+    expect(readMessageHeader('MSH1^~\\&1APP')).toBeUndefined();
+    expect(readMessageHeader('MSH ^~\\& APP')).toBeUndefined();
+    // `^` as field separator with MSH-2 `~\&|`... would be fine, but a short MSH-2 falls back to `^` as component.
+    expect(readMessageHeader('MSH^^^^APP^FAC')).toBeUndefined();
+    expect(readMessageHeader('MSH^~\\&|^APP^FAC^^^^^ORU|R01^ID-2^P^2.6')?.delimiters).toEqual({
+      field: '^',
+      component: '~',
+      repetition: '\\',
+      escape: '&',
+      subcomponent: '|',
+    });
+  });
+
+  it('treats an MSH-2 holding letters or digits as unusable and falls back to the defaults', () => {
+    expect(readMessageHeader('MSH|^~AB|APP')?.delimiters).toEqual({ field: '|', component: '^', repetition: '~', escape: '\\', subcomponent: '&' });
+  });
+
   it.each([
     ['empty', ''],
     ['not HL7', 'GET / HTTP/1.1\r\n'],

@@ -65,16 +65,20 @@ export function readMessageHeader(payload: Buffer | string): MessageHeader | und
   const segment = firstSegment(payload);
   if (!segment.startsWith('MSH') || segment.length < 4) return undefined;
   const fieldSeparator = segment.charAt(3);
+  if (!canDelimit(fieldSeparator)) return undefined;
 
   // MSH-1 is the separator itself, so after splitting, MSH-n (n >= 2) sits at index n - 1.
   const fields = segment.split(fieldSeparator);
   const msh = (sequence: number): string => fields[sequence - 1] ?? '';
 
   const encodingCharacters = msh(2);
+  const delimiters = delimitersFrom(fieldSeparator, encodingCharacters);
+  // A field separator that is also one of the fallback delimiters cannot be answered in kind: no header.
+  if (delimiters === undefined) return undefined;
   return {
     fieldSeparator,
     encodingCharacters,
-    delimiters: delimitersFrom(fieldSeparator, encodingCharacters),
+    delimiters,
     sendingApplication: msh(3),
     sendingFacility: msh(4),
     receivingApplication: msh(5),
@@ -104,11 +108,20 @@ function segmentEnd(carriageReturn: number, lineFeed: number, length: number): n
 }
 
 /**
- * MSH-2 lists component, repetition, escape and subcomponent (and, from 2.7, truncation) characters.
- * Missing ones take the defaults; a set that repeats a character or reuses the field separator is unusable
- * for escaping, so the defaults replace it entirely.
+ * Letters, digits and white space are content: as delimiters they would split an ACK's own codes
+ * (a field separator `E` turns MSA-1 `AE` into `A`). Found by fuzzing (test/fuzz/targets.ts).
  */
-function delimitersFrom(fieldSeparator: string, encodingCharacters: string): Hl7Delimiters {
+function canDelimit(character: string): boolean {
+  return character.length === 1 && !/[\p{L}\p{N}\s]/u.test(character);
+}
+
+/**
+ * MSH-2 lists component, repetition, escape and subcomponent (and, from 2.7, truncation) characters.
+ * Missing ones take the defaults; a set that repeats a character, reuses the field separator or holds a
+ * character that cannot delimit is unusable for escaping, so the defaults replace it entirely; undefined
+ * when the field separator is itself one of the defaults (then nothing of the header can be trusted).
+ */
+function delimitersFrom(fieldSeparator: string, encodingCharacters: string): Hl7Delimiters | undefined {
   const declared = [...encodingCharacters];
   const [component, repetition, escape, subcomponent, truncation] = [
     declared[0] ?? defaultDelimiters.component,
@@ -121,8 +134,12 @@ function delimitersFrom(fieldSeparator: string, encodingCharacters: string): Hl7
   const usable =
     declared.length <= 5 &&
     new Set(all).size === all.length &&
-    all.every((character) => character !== '\r' && character !== '\n');
-  if (!usable) return { ...defaultDelimiters, field: fieldSeparator };
+    all.every(canDelimit);
+  if (!usable) {
+    const fallback = { ...defaultDelimiters, field: fieldSeparator };
+    const defaults = [fallback.component, fallback.repetition, fallback.escape, fallback.subcomponent];
+    return defaults.includes(fieldSeparator) ? undefined : fallback;
+  }
   return truncation
     ? { field: fieldSeparator, component, repetition, escape, subcomponent, truncation }
     : { field: fieldSeparator, component, repetition, escape, subcomponent };

@@ -18,6 +18,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registers = [registry];
   let deviceCounts: () => Record<ApiDeviceState, number> = () => ({ connected: 0, stale: 0, offline: 0, disconnected: 0 });
   let spoolState: () => SpoolGaugeSource | undefined = () => undefined;
+  let mllpBufferedBytes: () => number = () => 0;
   const metrics = {
     registry,
     /** Where `vitalbridge_devices{state}` reads its counts at scrape time (the HTTP API's device view). */
@@ -27,6 +28,10 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     /** Where the spool gauges read at scrape time (delivery.ack: spool); without a spool they read 0. */
     observeSpool(source: () => SpoolGaugeSource | undefined): void {
       spoolState = source;
+    },
+    /** Where `vitalbridge_mllp_buffered_bytes` reads the MLLP listener's total at scrape time. */
+    observeMllpBufferedBytes(source: () => number): void {
+      mllpBufferedBytes = source;
     },
     messagesReceived: new Counter({
       name: 'vitalbridge_messages_received_total',
@@ -80,6 +85,14 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       help: 'Open transport connections, by transport.',
       labelNames: ['transport'] as const,
       registers,
+    }),
+    mllpBufferedBytes: new Gauge({
+      name: 'vitalbridge_mllp_buffered_bytes',
+      help: 'Bytes of unfinished and queued MLLP frames held across all connections (bounded by mllp.maxBufferedBytes).',
+      registers,
+      collect() {
+        this.set(mllpBufferedBytes());
+      },
     }),
     devicePendingMessages: new Gauge({
       name: 'vitalbridge_device_pending_messages',

@@ -47,6 +47,7 @@ export class MllpFramer {
   private endBlockPending = false;
   /** Garbage counted since the last reported event, reported before the next event so order is kept. */
   private unreportedGarbage = 0;
+  private startedFrames = 0;
 
   constructor(options: MllpFramerOptions) {
     if (!Number.isSafeInteger(options.maxFrameBytes) || options.maxFrameBytes < 1) {
@@ -62,6 +63,21 @@ export class MllpFramer {
   /** Bytes of a frame that has started but not ended yet (what a closing peer leaves unfinished). */
   get unfinishedFrameBytes(): number {
     return this.state === 'outside-frame' ? 0 : this.frameBytes + (this.endBlockPending ? 1 : 0);
+  }
+
+  /** Inside a frame: its start block came, its end has not. */
+  get inFrame(): boolean {
+    return this.state !== 'outside-frame';
+  }
+
+  /** Frames begun so far (a new start block, whether or not the frame completes): tells one unfinished frame from the next. */
+  get framesStarted(): number {
+    return this.startedFrames;
+  }
+
+  /** Bytes held in memory now: the unfinished frame (never more than maxFrameBytes) or a discarded frame's prefix. */
+  get heldBytes(): number {
+    return this.state === 'in-frame' ? this.frameBytes : this.oversizePrefix.length;
   }
 
   push(chunk: Buffer): FramerEvent[] {
@@ -129,6 +145,7 @@ export class MllpFramer {
   }
 
   private beginFrame(): void {
+    this.startedFrames += 1;
     this.state = 'in-frame';
     this.parts = [];
     this.frameBytes = 0;

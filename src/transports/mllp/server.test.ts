@@ -364,4 +364,101 @@ describe('MLLP server over TCP', () => {
     await waitFor(() => eventsNamed(logs, 'connection_closed').length === 1);
     expect(JSON.stringify(logs)).not.toMatch(/SECRET|DOE/);
   });
+
+  describe('hostile senders (issue 5)', () => {
+    /** Writes one byte every intervalMs until the socket closes; resolves with how many were written. */
+    function trickle(socket: net.Socket, byte: number, intervalMs: number): Promise<number> {
+      return new Promise((resolve) => {
+        let written = 0;
+        const timer = setInterval(() => {
+          if (socket.destroyed || !socket.writable) return;
+          socket.write(Buffer.from([byte]));
+          written += 1;
+        }, intervalMs);
+        socket.once('close', () => {
+          clearInterval(timer);
+          resolve(written);
+        });
+      });
+    }
+
+    it('closes a slowloris sender whose frame does not end within frameTimeoutMs, though each byte arrives well within the idle timeout', async () => {
+      const { port, logs, server } = await startServer({ idleTimeoutMs: 5_000, frameTimeoutMs: 400 });
+      const socket = await connectRaw(port);
+      socket.write(Buffer.from([0x0b]));
+      const written = await trickle(socket, 0x41, 50);
+      expect(written).toBeGreaterThan(2); // it did trickle, and was closed for it
+      expect(eventsNamed(logs, 'frame_timeout')).toEqual([expect.objectContaining({ code: 'mllp_frame_timeout', limit: 400 })]);
+      expect(eventsNamed(logs, 'idle_timeout')).toHaveLength(0);
+      await waitFor(() => server.connectionCount() === 0 && server.bufferedBytes() === 0);
+      const client = await connectClient(port);
+      expect((await client.send('after', { timeoutMs: 2_000 })).toString()).toBe('ACK:after');
+    });
+
+    it('on a frame timeout, still answers the message being handled before closing', async () => {
+      const { port, logs } = await startServer({
+        idleTimeoutMs: 5_000,
+        frameTimeoutMs: 200,
+        handler: {
+          ...echoHandler,
+          onMessage: async (payload) => {
+            await sleep(500);
+            return `ACK:${payload.toString()}`;
+          },
+        },
+      });
+      const socket = await connectRaw(port);
+      const replies = readReplies(socket, 1);
+      socket.write(Buffer.concat([encodeMllpFrame('in hand'), Buffer.from('\x0bMSH|stalled')]));
+      expect(await replies).toEqual(['ACK:in hand']);
+      await closedBy(socket);
+      expect(eventsNamed(logs, 'frame_timeout')).toHaveLength(1);
+    });
+
+    it('restarts the frame timer for every new frame: a steady sender of whole frames is never cut off', async () => {
+      const { port, logs } = await startServer({ idleTimeoutMs: 5_000, frameTimeoutMs: 300 });
+      const client = await connectClient(port);
+      for (let index = 0; index < 8; index += 1) {
+        expect((await client.send(`m${index}`, { timeoutMs: 2_000 })).toString()).toBe(`ACK:m${index}`);
+        await sleep(100);
+      }
+      expect(eventsNamed(logs, 'frame_timeout')).toHaveLength(0);
+    });
+
+    it('does not let bytes outside frames keep a connection open past the idle timeout', async () => {
+      const { port, logs } = await startServer({ idleTimeoutMs: 300 });
+      const socket = await connectRaw(port);
+      const written = await trickle(socket, 0x20, 50);
+      expect(written).toBeGreaterThan(2);
+      expect(eventsNamed(logs, 'idle_timeout')).toEqual([expect.objectContaining({ code: 'mllp_idle_timeout' })]);
+      expect(eventsNamed(logs, 'bytes_outside_frame').length).toBeGreaterThan(0);
+    });
+
+    it('keeps all connections within maxBufferedBytes by closing the one holding most, and serves the others', async () => {
+      const { port, logs, server } = await startServer({ maxFrameBytes: 4096, maxBufferedBytes: 8192 });
+      const unfinished = (bytes: number) => Buffer.concat([Buffer.from([0x0b]), Buffer.alloc(bytes, 0x41)]);
+      const small = await connectRaw(port);
+      const medium = await connectRaw(port);
+      small.write(unfinished(2_000));
+      medium.write(unfinished(3_000));
+      await waitFor(() => server.bufferedBytes() === 5_000);
+      const hog = await connectRaw(port);
+      hog.write(unfinished(3_900)); // 8,900 > 8,192: the hog holds most
+      await closedBy(hog);
+      expect(eventsNamed(logs, 'buffer_limit')).toEqual([expect.objectContaining({ code: 'mllp_buffer_limit', bytes: 3_900, limit: 8192 })]);
+      expect(server.bufferedBytes()).toBe(5_000);
+      expect(small.destroyed || medium.destroyed).toBe(false);
+      // The unfinished frames can still end, and are answered.
+      const replies = readReplies(small, 1);
+      small.write(Buffer.from([0x1c, 0x0d]));
+      expect(await replies).toEqual([`ACK:${'A'.repeat(2_000)}`]);
+      await waitFor(() => server.bufferedBytes() === 3_000);
+    });
+
+    it('refuses maxBufferedBytes below maxFrameBytes', () => {
+      expect(() =>
+        createMllpServer({ host: '127.0.0.1', port: 0, maxFrameBytes: 4096, maxBufferedBytes: 1024, idleTimeoutMs: 0, maxConnections: 1, handler: echoHandler, log: () => {} }),
+      ).toThrow(/maxBufferedBytes/);
+    });
+  });
 });

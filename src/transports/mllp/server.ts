@@ -5,6 +5,9 @@
  *
  * Per connection, messages are answered strictly in order, one at a time; when more than maxQueuedFrames
  * wait, the socket stops reading, so a fast sender is slowed by TCP instead of growing our memory.
+ * Hostile senders are bounded too: a frame must end within frameTimeoutMs of its start (slowloris),
+ * bytes outside frames do not keep a connection alive, and all connections together hold at most
+ * maxBufferedBytes of unfinished and queued frames (past it, the connection holding most is closed).
  * Nothing a peer sends or does (garbage, huge frames, resets, silence) and nothing a handler throws can
  * end the process: each is logged with a code and the listener keeps serving.
  *
@@ -36,6 +39,8 @@ export const mllpLogEventNames = [
   'bytes_outside_frame',
   'frame_too_large',
   'idle_timeout',
+  'frame_timeout',
+  'buffer_limit',
   'handler_failed',
   'socket_error',
   'reading_paused',
@@ -75,6 +80,10 @@ export interface MllpServerOptions {
   readonly maxFrameBytes: number;
   /** A connection that sends nothing for this long while no message of it is being handled is closed; 0 never. */
   readonly idleTimeoutMs: number;
+  /** A frame not ended this long after its start block is discarded and its connection closed; 0 never. */
+  readonly frameTimeoutMs?: number;
+  /** Bytes of unfinished and queued frames all connections together may hold; default: no limit. */
+  readonly maxBufferedBytes?: number;
   readonly maxConnections: number;
   readonly handler: MllpHandler;
   readonly log: (event: MllpLogEvent) => void;
@@ -91,6 +100,8 @@ export interface MllpServer {
    */
   close(options?: { graceMs?: number }): Promise<void>;
   connectionCount(): number;
+  /** Bytes of unfinished and queued frames held across all connections now (bounded by maxBufferedBytes). */
+  bufferedBytes(): number;
   readonly listening: boolean;
 }
 
@@ -106,11 +117,30 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
   }
   const maxQueuedFrames = options.maxQueuedFrames ?? DEFAULT_MAX_QUEUED_FRAMES;
   assertPositiveInteger('maxQueuedFrames', maxQueuedFrames);
+  const frameTimeoutMs = options.frameTimeoutMs ?? 0;
+  if (!Number.isFinite(frameTimeoutMs) || frameTimeoutMs < 0) throw new RangeError(`frameTimeoutMs must be 0 or more, got ${frameTimeoutMs}`);
+  const maxBufferedBytes = options.maxBufferedBytes ?? Number.POSITIVE_INFINITY;
+  if (!(maxBufferedBytes >= options.maxFrameBytes)) {
+    throw new RangeError(`maxBufferedBytes (${maxBufferedBytes}) must be at least maxFrameBytes (${options.maxFrameBytes})`);
+  }
 
   const log = safeLogger(options.log);
   const connections = new Set<MllpConnection>();
   let connectionSequence = 0;
   let closing: Promise<void> | undefined;
+  let totalBufferedBytes = 0;
+
+  /** Over the shared limit: close the connections holding most until back under it (an abuser holds most). */
+  function enforceBufferLimit(): void {
+    while (totalBufferedBytes > maxBufferedBytes) {
+      let largest: MllpConnection | undefined;
+      for (const connection of connections) {
+        if (!connection.aborted && (largest === undefined || connection.bufferedBytes > largest.bufferedBytes)) largest = connection;
+      }
+      if (largest === undefined || largest.bufferedBytes === 0) return;
+      largest.abortForBufferLimit(maxBufferedBytes);
+    }
+  }
 
   // Half-open: a sender may end its side right after its last message and still wait for the replies.
   const server = net.createServer({ allowHalfOpen: true });
@@ -121,7 +151,7 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
     socket.on('error', () => {}); // a socket refused below may still report a reset; nothing to do
     const remote = { remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0 };
     if (closing !== undefined || connections.size >= options.maxConnections) {
-      log({ level: 'warn', event: 'connection_refused', ...remote, limit: options.maxConnections });
+      log({ level: 'warn', event: 'connection_refused', code: 'mllp_connection_limit', ...remote, limit: options.maxConnections });
       socket.destroy();
       return;
     }
@@ -129,7 +159,12 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
     const connection = new MllpConnection(socket, { id: `mllp-${connectionSequence}`, ...remote }, {
       maxFrameBytes: options.maxFrameBytes,
       idleTimeoutMs: options.idleTimeoutMs,
+      frameTimeoutMs,
       maxQueuedFrames,
+      onBufferedBytesChanged: (delta) => {
+        totalBufferedBytes += delta;
+        if (delta > 0) enforceBufferLimit();
+      },
       handler: options.handler,
       log,
       // Membership changes before the open/close log lines, so a sink reading connectionCount() sees the new count.
@@ -172,6 +207,7 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
     },
 
     connectionCount: () => connections.size,
+    bufferedBytes: () => totalBufferedBytes,
 
     get listening() {
       return server.listening;
@@ -186,6 +222,9 @@ type QueuedFrame =
 interface ConnectionSettings {
   readonly maxFrameBytes: number;
   readonly idleTimeoutMs: number;
+  readonly frameTimeoutMs: number;
+  /** Reports each change of this connection's buffered bytes, so the server keeps the total. */
+  readonly onBufferedBytesChanged: (delta: number) => void;
   readonly maxQueuedFrames: number;
   readonly handler: MllpHandler;
   readonly log: (event: MllpLogEvent) => void;
@@ -199,6 +238,13 @@ class MllpConnection {
   private readonly framer: MllpFramer;
   private readonly queue: QueuedFrame[] = [];
   private idleTimer: NodeJS.Timeout | undefined;
+  private frameTimer: NodeJS.Timeout | undefined;
+  /** framer.framesStarted when the frame timer was started: a new frame restarts it. */
+  private timedFrame = 0;
+  /** Bytes this connection holds (unfinished frame + queued frames), as last reported to the server. */
+  private reportedBufferedBytes = 0;
+  /** Closed by the server for the shared buffer limit: its bytes no longer count. */
+  aborted = false;
   private handling = false;
   private draining = false;
   private readingPaused = false;
@@ -244,6 +290,7 @@ class MllpConnection {
   shutDown(): void {
     this.shuttingDown = true;
     this.queue.length = 0;
+    this.updateBufferedBytes();
     this.socket.pause();
     if (!this.draining) this.endGracefully();
   }
@@ -252,10 +299,73 @@ class MllpConnection {
     this.socket.destroy();
   }
 
+  get bufferedBytes(): number {
+    return this.reportedBufferedBytes;
+  }
+
+  /** The server is over maxBufferedBytes and this connection holds most: drop its bytes and close it. */
+  abortForBufferLimit(limit: number): void {
+    this.aborted = true;
+    this.log('warn', 'buffer_limit', { code: 'mllp_buffer_limit', bytes: this.reportedBufferedBytes, limit });
+    this.queue.length = 0;
+    this.updateBufferedBytes(0);
+    this.shuttingDown = true;
+    this.socket.destroy();
+  }
+
+  /** What this connection holds: the framer's unfinished frame and the frames waiting for the handler. */
+  private updateBufferedBytes(current = this.framer.heldBytes + this.queuedBytes()): void {
+    const held = this.aborted || this.isClosed ? 0 : current;
+    const delta = held - this.reportedBufferedBytes;
+    if (delta === 0) return;
+    this.reportedBufferedBytes = held;
+    this.settings.onBufferedBytesChanged(delta);
+  }
+
+  private queuedBytes(): number {
+    let bytes = 0;
+    for (const frame of this.queue) bytes += frame.kind === 'frame' ? frame.payload.length : frame.prefix.length;
+    return bytes;
+  }
+
+  /** A frame must end within frameTimeoutMs of its start block, however slowly its bytes trickle in. */
+  private watchFrameTime(): void {
+    if (this.settings.frameTimeoutMs <= 0) return;
+    if (!this.framer.inFrame) {
+      if (this.frameTimer) clearTimeout(this.frameTimer);
+      this.frameTimer = undefined;
+      return;
+    }
+    if (this.frameTimer !== undefined && this.timedFrame === this.framer.framesStarted) return;
+    if (this.frameTimer) clearTimeout(this.frameTimer);
+    this.timedFrame = this.framer.framesStarted;
+    this.frameTimer = setTimeout(() => this.onFrameTimeout(), this.settings.frameTimeoutMs).unref();
+  }
+
+  private onFrameTimeout(): void {
+    this.frameTimer = undefined;
+    if (this.isClosed) return;
+    if (this.readingPaused) {
+      // We stopped reading (frames queued behind a slow handler): the frame stalls because of us, not the sender.
+      this.frameTimer = setTimeout(() => this.onFrameTimeout(), this.settings.frameTimeoutMs).unref();
+      return;
+    }
+    this.log('warn', 'frame_timeout', {
+      code: 'mllp_frame_timeout',
+      bytes: this.framer.unfinishedFrameBytes,
+      limit: this.settings.frameTimeoutMs,
+    });
+    // The unfinished frame cannot be answered (its sender is stalled mid-frame): close once the message in
+    // hand, if any, is answered; frames queued behind it get no reply and are resent on reconnect.
+    this.shutDown();
+  }
+
   private onData(chunk: Buffer): void {
     if (this.shuttingDown) return;
-    this.idleTimer?.refresh();
-    for (const event of this.framer.push(chunk)) {
+    const events = this.framer.push(chunk);
+    // Only frames (finished or under way) count as activity: a trickle of bytes outside frames must not keep a connection open.
+    if (this.framer.inFrame || events.some((event) => event.kind !== 'garbage')) this.idleTimer?.refresh();
+    for (const event of events) {
       switch (event.kind) {
         case 'garbage':
           this.garbageBytes += event.bytes;
@@ -288,6 +398,8 @@ class MllpConnection {
       this.socket.pause();
       this.log('debug', 'reading_paused', { frames: this.queue.length });
     }
+    this.watchFrameTime();
+    this.updateBufferedBytes();
     void this.drain();
   }
 
@@ -296,6 +408,7 @@ class MllpConnection {
     if (this.draining) return;
     this.draining = true;
     for (let next = this.queue.shift(); next !== undefined && !this.isClosed; next = this.queue.shift()) {
+      this.updateBufferedBytes();
       this.resumeReadingIfDrained();
       const reply = await this.handle(next);
       if (reply !== undefined) await this.write(encodeMllpFrame(reply));
@@ -355,6 +468,7 @@ class MllpConnection {
     if (this.ending || this.isClosed) return;
     this.ending = true;
     this.queue.length = 0;
+    this.updateBufferedBytes();
     this.socket.end(() => this.socket.destroy());
     // A peer that reads nothing would keep our last bytes, and so the socket, forever.
     setTimeout(() => this.socket.destroy(), END_FLUSH_TIMEOUT_MS).unref();
@@ -364,7 +478,9 @@ class MllpConnection {
     this.isClosed = true;
     this.settings.onClosed();
     if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.frameTimer) clearTimeout(this.frameTimer);
     this.queue.length = 0;
+    this.updateBufferedBytes(0);
     this.log('info', 'connection_closed', {
       frames: this.framesReceived,
       garbageBytes: this.garbageBytes,
