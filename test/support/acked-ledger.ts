@@ -47,7 +47,10 @@ export interface LedgerReport {
   readonly negativeReplies: Readonly<Record<string, number>>;
   readonly failedAttempts: Readonly<Record<string, number>>;
   readonly recordsRead: number;
+  /** Per acknowledged attempt. */
   readonly latency: LatencySummary;
+  /** First attempt -> positive ACK. */
+  readonly firstSendLatency: LatencySummary;
 }
 
 export interface LatencySummary {
@@ -91,12 +94,16 @@ export class AckedLedger {
     return this.all().filter((entry) => entry.ackedAt !== undefined);
   }
 
-  /** Positive ACK latencies of the messages acknowledged within [from, to). */
-  latency(window: { from?: number; to?: number } = {}): LatencySummary {
+  /**
+   * Latencies of the messages positively acknowledged within [from, to): `attempt` from the write of
+   * the attempt that was acknowledged to its ACK; `first-send` from the message's first attempt to
+   * its positive ACK (what a device waits, resends after CR or a lost connection included).
+   */
+  latency(window: { from?: number; to?: number } = {}, kind: 'attempt' | 'first-send' = 'attempt'): LatencySummary {
     return summarize(
       this.acked()
         .filter((entry) => (entry.ackedAt ?? 0) >= (window.from ?? 0) && (entry.ackedAt ?? 0) < (window.to ?? Number.POSITIVE_INFINITY))
-        .map((entry) => entry.ackLatencyMs ?? 0),
+        .map((entry) => (kind === 'attempt' ? (entry.ackLatencyMs ?? 0) : (entry.ackedAt ?? 0) - entry.firstSentAt)),
     );
   }
 
@@ -140,6 +147,7 @@ export class AckedLedger {
       failedAttempts,
       recordsRead: records.length,
       latency: this.latency(),
+      firstSendLatency: this.latency({}, 'first-send'),
     };
   }
 
@@ -216,7 +224,8 @@ export function formatReport(label: string, report: LedgerReport): string {
     `  MLLP: sent ${report.sent}, acked ${report.acked}, found ${report.found}, missing ${report.missing.length}, duplicates ${report.duplicates.length}` +
       ` (resources written more than once), unacked but found ${report.unackedFound}, records read ${report.recordsRead}`,
     `  negative replies ${JSON.stringify(report.negativeReplies)}, failed attempts ${JSON.stringify(report.failedAttempts)}`,
-    `  ACK latency ms: p50 ${report.latency.p50.toFixed(0)}, p99 ${report.latency.p99.toFixed(0)}, max ${report.latency.max.toFixed(0)} (n=${report.latency.count})`,
+    `  ACK latency ms (acknowledged attempt): p50 ${report.latency.p50.toFixed(0)}, p99 ${report.latency.p99.toFixed(0)}, max ${report.latency.max.toFixed(0)} (n=${report.latency.count})`,
+    `  first send -> positive ACK ms (resends included): p50 ${report.firstSendLatency.p50.toFixed(0)}, p99 ${report.firstSendLatency.p99.toFixed(0)}, max ${report.firstSendLatency.max.toFixed(0)}`,
     ...(report.missing.length > 0 ? [`  MISSING: ${report.missing.slice(0, 20).map((m) => `${m.controlId}(${m.resourcesFound})`).join(' ')}`] : []),
     ...(duplicateList.length > 0 ? ['  duplicates:', ...duplicateList] : []),
   ].join('\n');
