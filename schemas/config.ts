@@ -129,6 +129,61 @@ export const presenceSchema = z
   .prefault({})
   .describe('Presence of devices seen over MLLP, judged from silence (serial devices use their own staleAfterSeconds).');
 
+export const spoolSchema = z
+  .strictObject({
+    dir: z
+      .string()
+      .min(1)
+      .default('data/spool')
+      .describe('Directory of the spool segments and checkpoint (relative paths are from the working directory). Give each gateway its own, on a local disk.'),
+    maxBytes: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .default(1024 * 1024 * 1024)
+      .describe(
+        'Most bytes the spool may use on disk. When it is full, a message waits up to kafka.publishTimeoutMs for the drainer to free space, then gets a negative ACK (AR/CR, spool_full): back-pressure, nothing is dropped.',
+      ),
+    segmentBytes: z
+      .number()
+      .int()
+      .min(4096)
+      .default(64 * 1024 * 1024)
+      .describe('Size at which the spool starts a new segment file; fully delivered segments are deleted. Keep it well below maxBytes.'),
+    drainBatchRecords: z.number().int().min(1).max(100_000).default(500).describe('Most records sent to Kafka in one batch by the drainer.'),
+    drainBatchBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(512 * 1024)
+      .describe("Most bytes sent to Kafka in one drainer batch (keep below the broker's message.max.bytes)."),
+    retryInitialDelayMs: z.number().int().min(10).default(250).describe('Delay before the drainer retries a batch Kafka did not acknowledge.'),
+    retryMaxDelayMs: z.number().int().min(10).default(5_000).describe('Longest delay between drainer retries (the back-off cap).'),
+  })
+  .prefault({})
+  .describe('The local durable spool used when delivery.ack is spool.');
+
+export const deliverySchema = z
+  .strictObject({
+    ack: z
+      .enum(['kafka', 'spool'])
+      .default('kafka')
+      .describe(
+        'When a sender gets its positive ACK (AA/CA). `kafka`: after Kafka acknowledged every record (acks=all); while Kafka is down, messages are refused (AR/CR). `spool`: after every record is fsynced to the local spool; a drainer forwards the spool to Kafka in order, so the gateway keeps accepting through a Kafka outage, up to delivery.spool.maxBytes.',
+      ),
+    spool: spoolSchema,
+    shutdownGraceMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(10_000)
+      .describe(
+        'On SIGTERM/SIGINT: how long the gateway may take to finish in-flight messages, flush the producer and (ack: spool) drain the spool; what is left stays in the spool for the next start. The process exits after this (plus 5 s) in any case.',
+      ),
+  })
+  .prefault({})
+  .describe('Delivery guarantees: when senders are acknowledged, and the store-and-forward spool.');
+
 export const localKafkaSchema = z
   .strictObject({
     port: port.default(9092).describe('Port of the local broker started when kafka.brokers is absent (0 = any free port).'),
@@ -226,6 +281,7 @@ export const gatewayConfigSchema = z
     presence: presenceSchema,
     kafka: kafkaSchema,
     localKafka: localKafkaSchema,
+    delivery: deliverySchema,
     devices: z
       .array(deviceSchema)
       .default([])
@@ -255,5 +311,7 @@ export const environmentOverrides = [
   { variable: 'HTTP_PORT', path: ['http', 'port'], kind: 'integer', example: '8080' },
   { variable: 'HTTP_TOKEN', path: ['http', 'token'], kind: 'string', example: '<random, at least 16 characters>' },
   { variable: 'HTTP_ADMIN_TOKEN', path: ['http', 'adminToken'], kind: 'string', example: '<random, at least 16 characters>' },
+  { variable: 'DELIVERY_ACK', path: ['delivery', 'ack'], kind: 'string', example: 'spool' },
+  { variable: 'SPOOL_DIR', path: ['delivery', 'spool', 'dir'], kind: 'string', example: '/var/lib/vitalbridge/spool' },
   { variable: 'LOG_LEVEL', path: ['log', 'level'], kind: 'string', example: 'info' },
 ] as const;

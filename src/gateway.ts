@@ -14,6 +14,7 @@ import { DeviceRegistry, type DeviceStatus } from './pipeline/device-state.ts';
 import { createMessageProcessor } from './pipeline/message-processor.ts';
 import { createPresenceMonitor } from './pipeline/presence-monitor.ts';
 import type { Publisher } from './publishing/publisher.ts';
+import { createSpoolingPublisher } from './publishing/spooling-publisher.ts';
 import { createMllpServer } from './transports/mllp/server.ts';
 import type { GatewayConfig } from '../schemas/config.ts';
 
@@ -38,8 +39,20 @@ export async function startGateway(options: {
   /** Serial devices (config `devices`, resolved by resolveConfig). */
   devices?: readonly ResolvedDevice[];
 }): Promise<GatewayHandle> {
-  const { config, adapter, publisher, log } = options;
+  const { config, adapter, log } = options;
   const metrics = options.metrics ?? createMetrics();
+  // delivery.ack: spool puts the durable spool in front of Kafka for every producer of records
+  // (MLLP messages, serial devices, presence events): they are acknowledged once on disk.
+  const publisher =
+    config.delivery.ack === 'spool'
+      ? createSpoolingPublisher({
+          inner: options.publisher,
+          settings: config.delivery.spool,
+          publishTimeoutMs: config.kafka.publishTimeoutMs,
+          log,
+          metrics,
+        })
+      : options.publisher;
   const topics = config.kafka.topics;
   const activity = createActivityTracker({ metrics });
   const registry = new DeviceRegistry();
@@ -91,7 +104,11 @@ export async function startGateway(options: {
 
   const api = createHttpApi({
     metrics,
-    readiness: { mllpListening: () => mllp.listening, kafkaConnected: () => publisher.isConnected() },
+    readiness: {
+      mllpListening: () => mllp.listening,
+      kafkaConnected: () => publisher.isConnected(),
+      ...(publisher.spoolStatus !== undefined ? { spool: () => publisher.spoolStatus?.() } : {}),
+    },
     activity,
     mllpStaleAfterMs: presenceLimits.staleAfterMs,
     mllpOfflineAfterMs: presenceLimits.offlineAfterMs,
@@ -128,16 +145,19 @@ export async function startGateway(options: {
     deviceStates: () => registry.list(),
     stop(stopOptions) {
       stopping ??= (async () => {
-        log.info('gateway_stopping', {});
+        const graceMs = stopOptions?.graceMs ?? 10_000;
+        // One deadline for the whole shutdown; what the publisher gets is what is left of it.
+        const deadline = Date.now() + graceMs;
+        log.info('gateway_stopping', { graceMs });
         // Serial devices first: stop sessions, close ports, hand what is queued to Kafka.
-        await Promise.all(runners.map((runner) => runner.stop({ graceMs: Math.min(stopOptions?.graceMs ?? 10_000, 5_000) })));
-        await mllp.close({ graceMs: stopOptions?.graceMs ?? 10_000 });
-        await presence.stop({ graceMs: Math.min(stopOptions?.graceMs ?? 10_000, 2_000) });
+        await Promise.all(runners.map((runner) => runner.stop({ graceMs: Math.min(graceMs, 5_000) })));
+        await mllp.close({ graceMs: Math.max(0, deadline - Date.now()) });
+        await presence.stop({ graceMs: Math.min(Math.max(0, deadline - Date.now()), 2_000) });
         await new Promise<void>((resolve) => {
           http.server.close(() => resolve());
           http.server.closeAllConnections();
         });
-        await publisher.stop();
+        await publisher.stop({ graceMs: Math.max(0, deadline - Date.now()) });
         log.info('gateway_stopped', {});
       })();
       return stopping;

@@ -84,6 +84,16 @@ export function resolveConfig(raw: unknown, env: Environment, options: ResolveOp
   const parsed = gatewayConfigSchema.safeParse(merged);
   if (!parsed.success) problems.push(...zodProblems(parsed.error));
 
+  if (parsed.success) {
+    const spool = parsed.data.delivery.spool;
+    if (spool.segmentBytes > spool.maxBytes / 2) {
+      problems.push({ path: 'delivery.spool.segmentBytes', message: 'must be at most half of delivery.spool.maxBytes, so a new segment fits while an old one drains' });
+    }
+    if (spool.retryMaxDelayMs < spool.retryInitialDelayMs) {
+      problems.push({ path: 'delivery.spool.retryMaxDelayMs', message: 'must be at least delivery.spool.retryInitialDelayMs' });
+    }
+  }
+
   let adapterConfig: unknown;
   if (parsed.success) {
     const adapter = findAdapter(parsed.data.mllp.adapter);

@@ -192,6 +192,42 @@ export const errorCatalogue = {
     hl7: '207',
     message: 'Kafka refused or lost the records; resend the message.',
   },
+  // ---- the durable spool (delivery.ack: spool), src/spool/
+  spool_full: {
+    stage: 'publish',
+    retryable: true,
+    hl7: '207',
+    message:
+      'The local spool is full (delivery.spool.maxBytes) because Kafka has been unavailable or slow; the message was not accepted. Resend it later; restore Kafka, or raise the limit.',
+  },
+  spool_write_failed: {
+    stage: 'publish',
+    retryable: true,
+    hl7: '207',
+    message:
+      'The records could not be written and synced to the local spool (disk full, read-only or unwritable delivery.spool.dir); the message was not accepted. Resend it; the gateway retries the disk on the next message.',
+  },
+  spool_torn_record_discarded: {
+    stage: 'publish',
+    retryable: false,
+    hl7: '207',
+    message:
+      'At start-up the last spool record was incomplete or failed its checksum (a write cut by a crash); it was never acknowledged and was discarded.',
+  },
+  spool_segment_corrupt: {
+    stage: 'publish',
+    retryable: false,
+    hl7: '207',
+    message:
+      'A spool segment holds a corrupt record with data after it (disk damage, or the file was edited); a copy is kept in <spool dir>/quarantine/, records before it are delivered, the ones after it are not. Inspect the disk.',
+  },
+  spool_checkpoint_unreadable: {
+    stage: 'publish',
+    retryable: false,
+    hl7: '207',
+    message:
+      'The spool checkpoint file is unreadable; delivery restarts from the oldest spooled record, so consumers may see duplicates (with identical ids).',
+  },
   fhir_server_rejected: {
     stage: 'sink',
     retryable: false,

@@ -20,6 +20,7 @@ import type { ActivityTracker } from '../observability/activity-tracker.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { DeviceStatus } from '../pipeline/device-state.ts';
+import type { SpoolStatus } from '../spool/spool.ts';
 import { createAuthenticator, type Access } from './auth.ts';
 import { createDashboard } from './dashboard/dashboard.ts';
 import { createDeviceView, deadLetterView } from './device-view.ts';
@@ -28,6 +29,11 @@ import { deadLettersQuerySchema, openApiDocument, routeTable, type OperationId, 
 export interface ReadinessProbe {
   readonly mllpListening: () => boolean;
   readonly kafkaConnected: () => boolean;
+  /**
+   * With delivery.ack: spool: the spool's state. Readiness then follows the spool (writable and
+   * not full), not Kafka: the gateway acknowledges from the spool through a Kafka outage.
+   */
+  readonly spool?: () => SpoolStatus | undefined;
 }
 
 export interface HttpApiOptions {
@@ -95,12 +101,28 @@ export function createHttpApi(options: HttpApiOptions) {
       res.json({ status: 'alive' });
     },
     readyz(_req, res) {
+      const spool = options.readiness.spool?.();
       const checks = {
         mllp: options.readiness.mllpListening() ? 'up' : 'down',
         kafka: options.readiness.kafkaConnected() ? 'connected' : 'disconnected',
+        ...(spool !== undefined ? { spool: !spool.writable ? 'unwritable' : spool.full ? 'full' : 'writable' } : {}),
       };
-      const ready = checks.mllp === 'up' && checks.kafka === 'connected';
-      res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not-ready', checks });
+      const ready = checks.mllp === 'up' && (spool !== undefined ? checks.spool === 'writable' : checks.kafka === 'connected');
+      res.status(ready ? 200 : 503).json({
+        status: ready ? 'ready' : 'not-ready',
+        checks,
+        ...(spool !== undefined
+          ? {
+              spool: {
+                bytes: spool.bytes,
+                maxBytes: spool.maxBytes,
+                pendingRecords: spool.pendingRecords,
+                segments: spool.segments,
+                ...(spool.lastWriteError !== undefined ? { lastWriteError: spool.lastWriteError } : {}),
+              },
+            }
+          : {}),
+      });
     },
     async metrics(_req, res) {
       res.type(metrics.registry.contentType).send(await metrics.registry.metrics());

@@ -134,7 +134,20 @@ export const dashboardQuerySchema = z.object({
 export const healthSchema = z.object({ status: z.literal('alive') });
 export const readySchema = z.object({
   status: z.enum(['ready', 'not-ready']),
-  checks: z.object({ mllp: z.enum(['up', 'down']), kafka: z.enum(['connected', 'disconnected']) }),
+  checks: z.object({
+    mllp: z.enum(['up', 'down']),
+    kafka: z.enum(['connected', 'disconnected']),
+    spool: z.enum(['writable', 'full', 'unwritable']).optional().describe('Only with delivery.ack: spool; then readiness follows it instead of kafka.'),
+  }),
+  spool: z
+    .object({
+      bytes: z.number(),
+      maxBytes: z.number(),
+      pendingRecords: z.number().describe('Acknowledged records not yet in Kafka.'),
+      segments: z.number(),
+      lastWriteError: z.string().optional().describe('errno of the last failed write (ENOSPC, EACCES, ...) while unwritable.'),
+    })
+    .optional(),
 });
 
 /** `health`: open unless http.protectHealthAndMetrics; `api`: the bearer token when one is configured. */
@@ -173,7 +186,8 @@ export const routeTable = [
     operationId: 'readyz',
     method: 'get',
     path: '/readyz',
-    summary: 'Readiness: 200 only while the MLLP listener is up and the Kafka producer is connected.',
+    summary:
+      'Readiness: 200 only while the MLLP listener is up and the Kafka producer is connected (delivery.ack: spool: and the spool is writable and not full, whether Kafka is up or not).',
     protection: 'health',
     responses: {
       200: { description: 'Ready.', schema: readySchema },

@@ -17,11 +17,16 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'vitalbridge_process_' });
   const registers = [registry];
   let deviceCounts: () => Record<ApiDeviceState, number> = () => ({ connected: 0, stale: 0, offline: 0, disconnected: 0 });
+  let spoolState: () => SpoolGaugeSource | undefined = () => undefined;
   const metrics = {
     registry,
     /** Where `vitalbridge_devices{state}` reads its counts at scrape time (the HTTP API's device view). */
     observeDevices(source: () => Record<ApiDeviceState, number>): void {
       deviceCounts = source;
+    },
+    /** Where the spool gauges read at scrape time (delivery.ack: spool); without a spool they read 0. */
+    observeSpool(source: () => SpoolGaugeSource | undefined): void {
+      spoolState = source;
     },
     messagesReceived: new Counter({
       name: 'vitalbridge_messages_received_total',
@@ -129,6 +134,58 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['reason'] as const,
       registers,
     }),
+    // ---- the durable spool (delivery.ack: spool)
+    spoolBytes: new Gauge({
+      name: 'vitalbridge_spool_bytes',
+      help: 'Bytes of spool segment files on disk (bounded by delivery.spool.maxBytes).',
+      registers,
+      collect() {
+        this.set(spoolState()?.bytes ?? 0);
+      },
+    }),
+    spoolPendingRecords: new Gauge({
+      name: 'vitalbridge_spool_pending_records',
+      help: 'Records acknowledged from the spool and not yet acknowledged by Kafka.',
+      registers,
+      collect() {
+        this.set(spoolState()?.pendingRecords ?? 0);
+      },
+    }),
+    spoolWritable: new Gauge({
+      name: 'vitalbridge_spool_writable',
+      help: '1 while the spool can write (0 after a failed write until the disk works again; 1 without a spool).',
+      registers,
+      collect() {
+        this.set(spoolState()?.writable === false ? 0 : 1);
+      },
+    }),
+    spoolRecordsDrained: new Counter({
+      name: 'vitalbridge_spool_records_drained_total',
+      help: 'Spooled records acknowledged by Kafka and checkpointed.',
+      registers,
+    }),
+    spoolTornRecordsDiscarded: new Counter({
+      name: 'vitalbridge_spool_torn_records_discarded_total',
+      help: 'Incomplete or corrupt last records (never acknowledged) cut off when the spool was opened after a crash.',
+      registers,
+    }),
+    spoolCorruptSegments: new Counter({
+      name: 'vitalbridge_spool_corrupt_segments_total',
+      help: 'Spool segments with a corrupt record before their end, copied to quarantine/ (acknowledged records after it are lost).',
+      registers,
+    }),
+    spoolWriteErrors: new Counter({
+      name: 'vitalbridge_spool_write_errors_total',
+      help: 'Failed spool writes or fsyncs, by errno (ENOSPC, EACCES, EROFS, EIO, ...); each fails its messages with spool_write_failed.',
+      labelNames: ['errno'] as const,
+      registers,
+    }),
+    spoolDrainErrors: new Counter({
+      name: 'vitalbridge_spool_drain_errors_total',
+      help: 'Drainer batches Kafka did not acknowledge (retried with back-off), by error code.',
+      labelNames: ['code'] as const,
+      registers,
+    }),
   };
   // Known label values start at 0, so a scrape shows the series before the first event.
   for (const code of produceErrorCodes) metrics.kafkaProduceErrors.inc({ code }, 0);
@@ -139,3 +196,10 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** What the spool gauges read (a subset of the spool's status). */
+export interface SpoolGaugeSource {
+  readonly bytes: number;
+  readonly pendingRecords: number;
+  readonly writable: boolean;
+}

@@ -2,6 +2,8 @@
  * The gateway's own publishing interface. The pipeline depends on this, never on a Kafka client,
  * so a maintained client can replace kafkajs without touching the pipeline (reference/libraries.md).
  */
+import type { SpoolStatus } from '../spool/spool.ts';
+
 export interface OutboundRecord {
   readonly topic: string;
   /** The device identity: keeps one device's records ordered in one partition. */
@@ -23,7 +25,13 @@ export interface Publisher {
   isConnected(): boolean;
   /** Records handed to publish and not yet acknowledged or failed. */
   inFlightRecords(): number;
-  stop(): Promise<void>;
+  /**
+   * Present when publish() acknowledges from the local durable spool (delivery.ack: spool): its
+   * state for /readyz and the metrics.
+   */
+  spoolStatus?(): SpoolStatus;
+  /** Closes; a spooling publisher first tries to drain the spool to Kafka within graceMs. */
+  stop(options?: { graceMs?: number }): Promise<void>;
 }
 
 /** Header names of the Kafka message contract (docs/kafka-contract.md, asyncapi.yaml). */

@@ -30,7 +30,9 @@ from Maven Central jars (needs Java 17 and Maven; first run downloads ~100 MB in
 To use a real cluster: KAFKA_BROKERS=broker1:9092,broker2:9092 vitalbridge start
 
 The config is validated before anything opens; every problem is listed with its path.
-SIGINT/SIGTERM stop accepting, finish in-flight messages, and close.`,
+SIGINT/SIGTERM stop accepting, finish in-flight messages, flush the producer and (with
+delivery.ack: spool) drain the spool to Kafka, within delivery.shutdownGraceMs; what is not
+drained stays in the spool (delivery.spool.dir) and is delivered on the next start.`,
   options: { config: { type: 'string', short: 'c' } },
   allowPositionals: false,
   async run(args) {
@@ -69,8 +71,17 @@ SIGINT/SIGTERM stop accepting, finish in-flight messages, and close.`,
     const gateway = await startGateway({ config, adapter, adapterConfig: loaded.adapterConfig, publisher, log, devices: loaded.devices });
 
     await shutdownSignal(log);
-    await gateway.stop({ graceMs: 10_000 });
+    const graceMs = config.delivery.shutdownGraceMs;
+    // A bounded shutdown: whatever hangs (a dead broker, a stuck disk), the process ends. With
+    // ack: spool nothing acknowledged is lost by this: it stays in the spool for the next start.
+    const watchdog = setTimeout(() => {
+      log.error('shutdown_deadline_exceeded', { graceMs });
+      process.exit(1);
+    }, graceMs + 5_000);
+    watchdog.unref();
+    await gateway.stop({ graceMs });
     await localKafka?.stop();
+    clearTimeout(watchdog);
     return 0;
   },
 };
