@@ -18,6 +18,10 @@ export interface LedgerEntry {
   attempts: number;
   /** Replies in order, e.g. CR, CR, CA. */
   readonly replies: string[];
+  /** When each reply came (Date.now()), in the same order. */
+  readonly replyTimes: number[];
+  /** The gateway's error codes (ERR-5) of the negative replies, e.g. publish_timeout, spool_write_failed. */
+  readonly errorCodes: string[];
   /** Attempts without a reply: reply_timeout, connection_closed, connect_failed... */
   readonly failures: string[];
   ackedAt: number | undefined;
@@ -45,6 +49,8 @@ export interface LedgerReport {
   /** Messages never positively acknowledged whose resources are on the topic anyway (sender gave up or the ACK was lost). */
   readonly unackedFound: number;
   readonly negativeReplies: Readonly<Record<string, number>>;
+  /** ERR-5 codes of the negative replies. */
+  readonly errorCodes: Readonly<Record<string, number>>;
   readonly failedAttempts: Readonly<Record<string, number>>;
   readonly recordsRead: number;
   /** Per acknowledged attempt. */
@@ -66,16 +72,18 @@ export class AckedLedger {
   sent(controlId: string, key: string): LedgerEntry {
     let entry = this.entries.get(controlId);
     if (entry === undefined) {
-      entry = { controlId, key, firstSentAt: Date.now(), attempts: 0, replies: [], failures: [], ackedAt: undefined, ackLatencyMs: undefined };
+      entry = { controlId, key, firstSentAt: Date.now(), attempts: 0, replies: [], replyTimes: [], errorCodes: [], failures: [], ackedAt: undefined, ackLatencyMs: undefined };
       this.entries.set(controlId, entry);
     }
     entry.attempts += 1;
     return entry;
   }
 
-  replied(controlId: string, code: string, latencyMs: number): void {
+  replied(controlId: string, code: string, latencyMs: number, errorCodes: readonly string[] = []): void {
     const entry = this.require(controlId);
     entry.replies.push(code);
+    entry.replyTimes.push(Date.now());
+    entry.errorCodes.push(...errorCodes);
     if (positiveAckCodes.has(code) && entry.ackedAt === undefined) {
       entry.ackedAt = Date.now();
       entry.ackLatencyMs = latencyMs;
@@ -132,8 +140,10 @@ export class AckedLedger {
     const unackedFound = this.all().filter((entry) => entry.ackedAt === undefined && resourcesByMessage.has(entry.controlId)).length;
     const negativeReplies: Record<string, number> = {};
     const failedAttempts: Record<string, number> = {};
+    const errorCodes: Record<string, number> = {};
     for (const entry of this.entries.values()) {
       for (const code of entry.replies) if (!positiveAckCodes.has(code)) negativeReplies[code] = (negativeReplies[code] ?? 0) + 1;
+      for (const code of entry.errorCodes) errorCodes[code] = (errorCodes[code] ?? 0) + 1;
       for (const reason of entry.failures) failedAttempts[reason] = (failedAttempts[reason] ?? 0) + 1;
     }
     return {
@@ -144,6 +154,7 @@ export class AckedLedger {
       duplicates: findDuplicates(ours),
       unackedFound,
       negativeReplies,
+      errorCodes,
       failedAttempts,
       recordsRead: records.length,
       latency: this.latency(),
@@ -223,7 +234,7 @@ export function formatReport(label: string, report: LedgerReport): string {
     `[faults] ${label}`,
     `  MLLP: sent ${report.sent}, acked ${report.acked}, found ${report.found}, missing ${report.missing.length}, duplicates ${report.duplicates.length}` +
       ` (resources written more than once), unacked but found ${report.unackedFound}, records read ${report.recordsRead}`,
-    `  negative replies ${JSON.stringify(report.negativeReplies)}, failed attempts ${JSON.stringify(report.failedAttempts)}`,
+    `  negative replies ${JSON.stringify(report.negativeReplies)} with errors ${JSON.stringify(report.errorCodes)}, failed attempts ${JSON.stringify(report.failedAttempts)}`,
     `  ACK latency ms (acknowledged attempt): p50 ${report.latency.p50.toFixed(0)}, p99 ${report.latency.p99.toFixed(0)}, max ${report.latency.max.toFixed(0)} (n=${report.latency.count})`,
     `  first send -> positive ACK ms (resends included): p50 ${report.firstSendLatency.p50.toFixed(0)}, p99 ${report.firstSendLatency.p99.toFixed(0)}, max ${report.firstSendLatency.max.toFixed(0)}`,
     ...(report.missing.length > 0 ? [`  MISSING: ${report.missing.slice(0, 20).map((m) => `${m.controlId}(${m.resourcesFound})`).join(' ')}`] : []),

@@ -85,6 +85,8 @@ export interface ChildGateway {
   getJson<T = unknown>(path: string): Promise<{ status: number; body: T }>;
   /** GET /metrics, parsed. */
   metrics(): Promise<PrometheusSamples>;
+  /** GET /readyz: its status code and body (the spool's state with delivery.ack: spool). */
+  readiness(): Promise<Readiness>;
   /** GET /api/devices, parsed with the API's own schema. */
   devices(): Promise<z.infer<typeof devicesSchema>['devices']>;
   /** A path as the gateway process sees it (its own mount namespace): /proc/<pid>/root/<path>. */
@@ -100,6 +102,14 @@ export interface LogEvent {
   readonly event: string;
   readonly [field: string]: unknown;
 }
+
+const readinessSchema = z.object({
+  status: z.string(),
+  checks: z.object({ mllp: z.string(), kafka: z.string(), spool: z.string().optional() }),
+  spool: z.object({ bytes: z.number(), maxBytes: z.number(), pendingRecords: z.number(), segments: z.number(), lastWriteError: z.string().optional() }).optional(),
+});
+
+export type Readiness = z.infer<typeof readinessSchema> & { readonly httpStatus: number };
 
 const logLineSchema = z.object({ time: z.string(), level: z.string(), event: z.string() }).passthrough();
 
@@ -333,6 +343,11 @@ export async function createChildGateway(options: ChildGatewayOptions): Promise<
     async metrics() {
       const response = await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(10_000) });
       return parsePrometheus(await response.text());
+    },
+
+    async readiness() {
+      const { status, body } = await getJson('/readyz');
+      return { ...readinessSchema.parse(body), httpStatus: status };
     },
 
     async devices() {

@@ -69,6 +69,31 @@ export async function waitForSerialData(gateway: ChildGateway, deviceIds: readon
   );
 }
 
+/** When senders get their positive ACK: after Kafka (`ack: kafka`) or after the local spool (`ack: spool`). */
+export type AckMode = 'kafka' | 'spool';
+
+/** The config section for a mode; the spool in `spoolDir` (kept across restarts). */
+export function deliveryConfig(mode: AckMode, spoolDir: string): Record<string, unknown> {
+  return mode === 'spool' ? { delivery: { ack: 'spool', spool: { dir: spoolDir, segmentBytes: 1024 * 1024 } } } : {};
+}
+
+/** Spool records not yet acknowledged by Kafka (0 without a spool). */
+export async function spoolPending(gateway: ChildGateway): Promise<number> {
+  return (await gateway.readiness()).spool?.pendingRecords ?? 0;
+}
+
+/** Waits until the serial devices' queues and the spool (if any) are empty: everything taken is in Kafka. */
+export async function waitUntilDelivered(gateway: ChildGateway, deviceIds: readonly string[], timeoutMs: number) {
+  return waitFor(
+    'the serial queues and the spool to drain to Kafka',
+    async () => {
+      const devices = (await gateway.devices()).filter((device) => deviceIds.includes(device.id));
+      return devices.every((device) => device.pendingMessages === 0) && (await spoolPending(gateway)) === 0 ? devices : undefined;
+    },
+    timeoutMs,
+  );
+}
+
 export interface FinalCheck {
   readonly mllp: LedgerReport;
   readonly serial: readonly SerialDeviceReport[];

@@ -17,7 +17,7 @@ export interface MllpStreamOptions {
   readonly ledger: AckedLedger;
   /** Prefix of every MSH-10; keep it short (MSH-10 is at most 20 characters in HL7 2.5). */
   readonly prefix: string;
-  /** Pause between one message's positive ACK and the next message (pacing); default 40 ms. */
+  /** Pause between one message's positive ACK and the next message (pacing); default 100 ms. */
   readonly intervalMs?: number;
   /** Pause before a resend; default 200 ms. */
   readonly retryDelayMs?: number;
@@ -44,7 +44,7 @@ function hl7Time(ms: number): string {
 }
 
 export function startMllpStream(options: MllpStreamOptions): MllpStream {
-  const intervalMs = options.intervalMs ?? 40;
+  const intervalMs = options.intervalMs ?? 100;
   const retryDelayMs = options.retryDelayMs ?? 200;
   const replyTimeoutMs = options.replyTimeoutMs ?? 30_000;
   let stopping = false;
@@ -77,8 +77,9 @@ export function startMllpStream(options: MllpStreamOptions): MllpStream {
           const writtenAt = performance.now();
           try {
             const reply = await client.send(message, { timeoutMs: replyTimeoutMs });
-            const code = readAcknowledgement(reply)?.code ?? 'unreadable';
-            options.ledger.replied(controlId, code, performance.now() - writtenAt);
+            const acknowledgement = readAcknowledgement(reply);
+            const code = acknowledgement?.code ?? 'unreadable';
+            options.ledger.replied(controlId, code, performance.now() - writtenAt, acknowledgement?.errors.map((error) => error.applicationCode) ?? []);
             if (positiveAckCodes.has(code)) {
               ackedPerConnection[index] = (ackedPerConnection[index] ?? 0) + 1;
               break;
