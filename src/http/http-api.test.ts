@@ -33,14 +33,14 @@ function observation(key: string, patient: string): NormalizedResource {
   };
 }
 
-async function start(options: { auth?: Parameters<typeof createHttpApi>[0]['auth'] } = {}) {
+async function start(options: { auth?: Parameters<typeof createHttpApi>[0]['auth']; readiness?: Parameters<typeof createHttpApi>[0]['readiness'] } = {}) {
   let now = new Date('2026-01-01T10:00:00Z');
   const metrics = createMetrics({ defaultMetrics: false });
   const activity = createActivityTracker({ metrics });
   const warnings: string[] = [];
   const log = { debug: () => {}, info: () => {}, error: () => {}, warn: (event: string) => warnings.push(event) };
   const app = createHttpApi({
-    readiness: { mllpListening: () => true, kafkaConnected: () => true },
+    readiness: options.readiness ?? { mllpListening: () => true, kafkaConnected: () => true },
     metrics,
     activity,
     clock: () => now,
@@ -122,5 +122,32 @@ describe('HTTP API with time passed in', () => {
       expect((await closed.get(path, 't'.repeat(16))).status).toBe(200);
     }
     expect((await closed.get('/nowhere', 't'.repeat(16))).status).toBe(404);
+  });
+});
+
+describe('/readyz with delivery.ack: spool', () => {
+  const spoolState = { writable: true, lastWriteError: undefined as string | undefined, full: false, bytes: 4096, maxBytes: 65536, pendingRecords: 12, segments: 1 };
+
+  it('follows the spool, not Kafka: ready with Kafka down, not ready while the spool cannot write or is full', async () => {
+    const state = { ...spoolState };
+    const api = await start({ readiness: { mllpListening: () => true, kafkaConnected: () => false, spool: () => state } });
+
+    const kafkaDown = await api.get('/readyz');
+    expect(kafkaDown.status).toBe(200);
+    expect(kafkaDown.json()).toEqual({
+      status: 'ready',
+      checks: { mllp: 'up', kafka: 'disconnected', spool: 'writable' },
+      spool: { bytes: 4096, maxBytes: 65536, pendingRecords: 12, segments: 1 },
+    });
+
+    Object.assign(state, { writable: false, lastWriteError: 'ENOSPC' });
+    const unwritable = await api.get('/readyz');
+    expect(unwritable.status).toBe(503);
+    expect(unwritable.json()).toMatchObject({ status: 'not-ready', checks: { spool: 'unwritable' }, spool: { lastWriteError: 'ENOSPC' } });
+
+    Object.assign(state, { writable: true, lastWriteError: undefined, full: true });
+    const full = await api.get('/readyz');
+    expect(full.status).toBe(503);
+    expect(full.json()).toMatchObject({ checks: { spool: 'full' } });
   });
 });

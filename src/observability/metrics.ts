@@ -190,6 +190,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   // Known label values start at 0, so a scrape shows the series before the first event.
   for (const code of produceErrorCodes) metrics.kafkaProduceErrors.inc({ code }, 0);
   for (const reason of ['missing', 'invalid', 'forbidden']) metrics.httpAuthFailures.inc({ reason }, 0);
+  for (const errno of ['ENOSPC', 'EACCES', 'EROFS', 'EIO']) metrics.spoolWriteErrors.inc({ errno }, 0);
+  for (const code of produceErrorCodes) metrics.spoolDrainErrors.inc({ code }, 0);
   metrics.openConnections.set({ transport: 'mllp' }, 0);
   metrics.inFlightMessages.set(0);
   return metrics;

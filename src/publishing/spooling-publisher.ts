@@ -87,7 +87,9 @@ export function createSpoolingPublisher(options: SpoolingPublisherOptions): Publ
         continue;
       }
       if (batch === undefined) {
-        await open.waitForRecords(signal);
+        // Nothing durable to send: wait for the next append (with a floor, so bookkeeping that
+        // disagrees with the files can never turn this into a busy loop).
+        await Promise.all([open.waitForRecords(signal), sleep(20, signal)]);
         continue;
       }
       try {

@@ -53,7 +53,7 @@ export interface SpoolStatus {
   readonly writable: boolean;
   /** The errno of the last failed write (ENOSPC, EACCES, ...) while not writable. */
   readonly lastWriteError: string | undefined;
-  /** True while an append waits for space. */
+  /** True from an append that found no space until space is freed (or an append fits again). */
   readonly full: boolean;
   readonly bytes: number;
   readonly maxBytes: number;
@@ -251,7 +251,6 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
       }
     } finally {
       flushing = false;
-      full = false;
     }
   }
 
@@ -451,7 +450,10 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
       await dropSegmentFile(active);
       freed = true;
     }
-    if (freed) wake(spaceWaiters);
+    if (freed) {
+      full = false;
+      wake(spaceWaiters);
+    }
   }
 
   async function dropSegmentFile(segment: Segment): Promise<void> {
