@@ -55,9 +55,10 @@ export interface LocalKafka {
   readonly pid: number | undefined;
   /**
    * SIGSTOP, for fault tests: a broker that holds its connections open and answers nothing, like a
-   * broker stalled by GC or a full disk. Throws when the broker is not running.
+   * broker stalled by GC or a full disk. Resolves once the process is stopped (on Linux, as
+   * /proc/<pid>/status says). Throws when the broker is not running.
    */
-  pause(): void;
+  pause(): Promise<void>;
   /** SIGCONT after pause(); a no-op when not paused. */
   resume(): void;
 }
@@ -212,11 +213,19 @@ class BrokerProcess {
     return this.child?.pid;
   }
 
-  pause(): void {
+  async pause(): Promise<void> {
     const child = this.child;
-    if (child === undefined || child.pid === undefined) throw new Error('the local Kafka broker is not running; nothing to pause');
+    const pid = child?.pid;
+    if (child === undefined || pid === undefined) throw new Error('the local Kafka broker is not running; nothing to pause');
     child.kill('SIGSTOP');
     this.paused = true;
+    // The signal is delivered asynchronously: wait until every thread has stopped.
+    if (process.platform !== 'linux') return;
+    const deadline = Date.now() + 5_000;
+    while (!(await processStopped(pid))) {
+      if (Date.now() > deadline) throw new Error(`the local Kafka broker (pid ${pid}) did not stop within 5 s of SIGSTOP`);
+      await delay(10);
+    }
   }
 
   resume(): void {
@@ -595,6 +604,12 @@ async function lockOwner(lockPath: string): Promise<number | 'gone' | 'unknown'>
   } catch {
     return 'unknown';
   }
+}
+
+/** True when the process is in the stopped state (T) per /proc/<pid>/status. */
+async function processStopped(pid: number): Promise<boolean> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  return /^State:\s+T/m.test(status);
 }
 
 function processIsAlive(pid: number): boolean {

@@ -65,7 +65,7 @@ describe('fault: Kafka slow (broker process frozen with SIGSTOP, then SIGCONT)',
 
       for (const freezeMs of [PUBLISH_TIMEOUT_MS / 2, PUBLISH_TIMEOUT_MS + 4_000]) {
         const frozenAt = Date.now();
-        broker.pause();
+        await broker.pause();
         try {
           // The freeze length is the scenario itself, so it is a wait, not a poll for a result.
           while (Date.now() - frozenAt < freezeMs) {
