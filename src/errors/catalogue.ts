@@ -219,7 +219,7 @@ export const errorCatalogue = {
     retryable: false,
     hl7: '207',
     message:
-      'A spool segment holds a corrupt record with data after it (disk damage, or the file was edited); a copy is kept in <spool dir>/quarantine/, records before it are delivered, the ones after it are not. Inspect the disk.',
+      'A spool segment holds a corrupt record that is not a torn last write (disk damage, or the file was edited): acknowledged records were lost. A copy of the segment is kept in <spool dir>/quarantine/; the log line says how many records were skipped; intact records are still delivered. Inspect the disk.',
   },
   spool_checkpoint_unreadable: {
     stage: 'publish',

@@ -12,7 +12,7 @@
 import { GatewayError, isGatewayError } from '../errors/catalogue.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { openSpool, type Spool, type SpooledBatch, type SpoolOptions } from '../spool/spool.ts';
+import { errnoOf, openSpool, type Spool, type SpooledBatch, type SpoolOptions } from '../spool/spool.ts';
 import { backoffDelay, sleep } from '../transports/stream/index.ts';
 import type { GatewayConfig } from '../../schemas/config.ts';
 import type { Publisher } from './publisher.ts';
@@ -82,7 +82,8 @@ export function createSpoolingPublisher(options: SpoolingPublisherOptions): Publ
         batch ??= await open.read({ maxRecords: settings.drainBatchRecords, maxBytes: settings.drainBatchBytes });
       } catch (error) {
         failures += 1;
-        log.error('spool_read_failed', { code: 'spool_segment_corrupt', detail: error instanceof Error ? error.message : String(error) });
+        // An I/O error reading the disk (corrupt records are quarantined inside read()); retried.
+        log.error('spool_read_failed', { errno: errnoOf(error), detail: error instanceof Error ? error.message : String(error) });
         await sleep(backoffDelay(failures - 1, retryBackoff(), Math.random()), signal);
         continue;
       }

@@ -166,7 +166,7 @@ describe('spool: recovery after a crash', () => {
     expect((await readEverything(again)).records).toEqual([record(0), record(1)]);
   });
 
-  it('reports corruption before the end as spool_segment_corrupt, keeps a quarantine copy, delivers the readable prefix, keeps working', async () => {
+  it('reports corruption before the end as spool_segment_corrupt, keeps a quarantine copy, delivers every intact record around it, keeps working', async () => {
     const spool = await openTestSpool();
     for (let index = 0; index < 4; index += 1) await spool.append([record(index)], { timeoutMs: 5_000 });
     await closeSpool(spool);
@@ -184,9 +184,31 @@ describe('spool: recovery after a crash', () => {
     const quarantined = await readdir(join(dir, 'quarantine'));
     expect(quarantined).toHaveLength(1);
     expect(await readFile(join(dir, 'quarantine', quarantined[0] as string))).toEqual(bytes);
-    expect((await readEverything(reopened)).records).toEqual([record(0)]);
+    // Only the damaged record is lost; the ones after it were acknowledged and are kept.
+    expect((await readEverything(reopened)).records).toEqual([record(0), record(2), record(3)]);
     await reopened.append([record(7)], { timeoutMs: 5_000 });
     expect((await readEverything(reopened)).records).toEqual([record(7)]);
+    await closeSpool(reopened);
+    // The rewritten segment is clean: a second open reports nothing.
+    const again = await openTestSpool();
+    expect(counts.quarantined + counts.torn).toBe(0);
+    expect((await readEverything(again)).records).toEqual([record(0), record(2), record(3), record(7)]);
+  });
+
+  it('a damaged length field in the middle (claiming the record runs past the end) is corruption, not a torn tail', async () => {
+    const spool = await openTestSpool();
+    for (let index = 0; index < 4; index += 1) await spool.append([record(index)], { timeoutMs: 5_000 });
+    await closeSpool(spool);
+    const path = join(dir, (await segmentFiles())[0] as string);
+    const bytes = await readFile(path);
+    bytes.writeUInt32BE(0x00ffffff, spooledSize(0)); // record 1's length
+    await writeFile(path, bytes);
+
+    const reopened = await openTestSpool();
+    expect(counts.torn).toBe(0);
+    expect(counts.quarantined).toBe(1);
+    expect(logged('spool_segment_corrupt')).toHaveLength(1);
+    expect((await readEverything(reopened)).records).toEqual([record(0), record(2), record(3)]);
   });
 
   it('reports corruption in an older segment when the drainer reaches it, and continues with the next segment', async () => {

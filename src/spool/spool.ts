@@ -644,8 +644,12 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
 /** Scans the last segment after a crash: truncates a torn tail, quarantines corruption before it. */
 async function recoverLastSegment(segment: Segment, options: SpoolOptions): Promise<{ nextSeq: bigint }> {
   const bytes = await readFile(segment.path);
+  /** Byte ranges of intact records to keep, in order. */
+  const kept: [number, number][] = [];
+  let rangeStart = 0;
   let offset = 0;
   let nextSeq = segment.firstSeq;
+  let damaged = false;
   while (offset < bytes.length) {
     const parsed = parseRecord(bytes, offset);
     if (parsed.kind === 'record' && decodePayload(parsed.payload) !== undefined) {
@@ -653,10 +657,10 @@ async function recoverLastSegment(segment: Segment, options: SpoolOptions): Prom
       offset += parsed.bytes;
       continue;
     }
-    const declared = declaredRecordBytes(bytes, offset);
-    const tornTail =
-      parsed.kind === 'incomplete' || declared === undefined || offset + declared >= bytes.length || bytes.subarray(offset).every((byte) => byte === 0);
-    if (tornTail) {
+    // Torn means nothing valid follows. A damaged length field can make a record in the middle look
+    // like it runs to the end of the file, so look for an intact later record before calling it torn.
+    const resume = findIntactRecord(bytes, offset + 1, nextSeq);
+    if (resume === undefined) {
       options.events?.tornRecordDiscarded?.();
       options.log.warn('spool_torn_record_discarded', {
         code: 'spool_torn_record_discarded',
@@ -664,29 +668,64 @@ async function recoverLastSegment(segment: Segment, options: SpoolOptions): Prom
         offset,
         bytes: bytes.length - offset,
       });
-    } else {
-      const copy = await quarantineCopy(options.dir, segment.path);
-      options.events?.segmentQuarantined?.();
-      options.log.error('spool_segment_corrupt', {
-        code: 'spool_segment_corrupt',
-        segment: segment.path,
-        offset,
-        reason: parsed.kind === 'corrupt' ? parsed.reason : 'payload is not a spooled record',
-        quarantinedCopy: copy,
-        bytesAfter: bytes.length - offset,
-      });
+      break;
     }
-    const handle = await open(segment.path, 'r+');
+    // Damage to acknowledged data: keep what is intact on both sides, report what is skipped.
+    damaged = true;
+    options.events?.segmentQuarantined?.();
+    options.log.error('spool_segment_corrupt', {
+      code: 'spool_segment_corrupt',
+      segment: segment.path,
+      offset,
+      reason: parsed.kind === 'corrupt' ? parsed.reason : 'payload is not a spooled record',
+      skippedBytes: resume - offset,
+      lostRecords: Number(bytes.readBigUInt64BE(resume + 8) - nextSeq),
+    });
+    kept.push([rangeStart, offset]);
+    rangeStart = resume;
+    offset = resume;
+  }
+  kept.push([rangeStart, offset]);
+  const size = kept.reduce((sum, [from, to]) => sum + (to - from), 0);
+  if (damaged) {
+    const copy = await quarantineCopy(options.dir, segment.path);
+    options.log.error('spool_segment_quarantined', { code: 'spool_segment_corrupt', segment: segment.path, quarantinedCopy: copy });
+    // Rewrite the segment with the intact records only: tmp file, fsync, rename, directory fsync.
+    const temporary = `${segment.path}.rewrite`;
+    const handle = await open(temporary, 'w');
     try {
-      await handle.truncate(offset);
+      await handle.writeFile(Buffer.concat(kept.map(([from, to]) => bytes.subarray(from, to))));
       await handle.datasync();
     } finally {
       await handle.close();
     }
-    break;
+    await rename(temporary, segment.path);
+    await syncDirectory(options.dir);
+  } else if (size < bytes.length) {
+    const handle = await open(segment.path, 'r+');
+    try {
+      await handle.truncate(size);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
   }
-  segment.size = offset;
+  segment.size = size;
   return { nextSeq };
+}
+
+/**
+ * The offset of the first intact record at or after `from` whose sequence number could follow
+ * `expectedSeq` (checksum verified), or undefined. Byte by byte: only run when a record was bad.
+ */
+function findIntactRecord(bytes: Buffer, from: number, expectedSeq: bigint): number | undefined {
+  const highestSeq = expectedSeq + 1_000_000n;
+  for (let offset = from; offset + recordHeaderBytes <= bytes.length; offset += 1) {
+    const seq = bytes.readBigUInt64BE(offset + 8);
+    if (seq < expectedSeq || seq > highestSeq) continue;
+    if (parseRecord(bytes, offset).kind === 'record') return offset;
+  }
+  return undefined;
 }
 
 async function quarantineCopy(dir: string, path: string): Promise<string> {

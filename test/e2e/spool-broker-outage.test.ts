@@ -5,6 +5,7 @@
  * Uses a broker of its own, since it stops it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,8 @@ import { MllpClient } from '../../src/transports/mllp/client.ts';
 import { observationTime, readDelivered, waitFor } from '../support/delivery-check.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
 import { pcd01Message } from '../support/messages.ts';
+import { readAll } from '../support/kafka.ts';
+import { testLineAdapter } from '../support/test-line-adapter.ts';
 
 let broker: LocalKafka;
 let gw: TestGateway;
@@ -134,6 +137,63 @@ describe('delivery.ack: spool through a Kafka outage', () => {
       await sender.close();
       await small.stop();
       await rm(smallDir, { recursive: true, force: true });
+    }
+  }, 150_000);
+
+  it('serial devices go through the same spool: readings that arrive while the broker is down are held on disk, not in memory, and reach Kafka after it is back', async () => {
+    const serialDir = await mkdtemp(join(tmpdir(), 'vitalbridge-spool-serial-'));
+    const devicePort = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const address = probe.address();
+        probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+      });
+    });
+    const serial = await startTestGateway({
+      brokers: broker.brokers,
+      extraAdapters: [testLineAdapter],
+      config: {
+        kafka: { publishTimeoutMs: 1_500 },
+        delivery: { ack: 'spool', spool: { dir: serialDir, retryMaxDelayMs: 1_000 } },
+        devices: [{ id: 'bed9-line', adapter: 'test-line', transport: { kind: 'tcp-server', host: '127.0.0.1', port: devicePort } }],
+      },
+    });
+    // The device side: a TCP connection into the gateway's tcp-server transport.
+    const device = connect({ host: '127.0.0.1', port: devicePort });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        device.once('connect', resolve);
+        device.once('error', reject);
+      });
+      await broker.stop();
+      const readings = 8;
+      for (let index = 0; index < readings; index += 1) {
+        device.write(`V|LINE-SPOOL-1|${90 + index}|7${index}\n`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const spooled = await waitFor(async () => {
+        const state = serial.gateway.deviceStates()[0];
+        const body = (await (await fetch(`http://127.0.0.1:${serial.gateway.http.port}/readyz`)).json()) as ReadyBody;
+        return state?.pendingMessages === 0 && (body.spool?.pendingRecords ?? 0) >= readings * 2;
+      }, 20_000);
+      expect(spooled, 'every reading is in the spool and none waits in the device queue').toBe(true);
+
+      await broker.restart();
+      const drained = await waitFor(
+        async () => ((await (await fetch(`http://127.0.0.1:${serial.gateway.http.port}/readyz`)).json()) as ReadyBody).spool?.pendingRecords === 0,
+        60_000,
+      );
+      expect(drained).toBe(true);
+      const observations = await readAll(serial.brokers, serial.topics.observation, { expected: readings * 2, timeoutMs: 20_000 });
+      const spo2 = observations
+        .map((record) => JSON.parse(record.value) as { code?: { coding?: { code?: string }[] }; valueQuantity?: { value?: number } })
+        .filter((resource) => resource.code?.coding?.some((coding) => coding.code === '150456'))
+        .map((resource) => resource.valueQuantity?.value);
+      // Every reading, in the order the device sent them.
+      expect(spo2).toEqual(Array.from({ length: readings }, (_, index) => 90 + index));
+    } finally {
+      device.destroy();
+      await serial.stop();
+      await rm(serialDir, { recursive: true, force: true });
     }
   }, 150_000);
 });

@@ -80,8 +80,9 @@ drained stays in the spool (delivery.spool.dir) and is delivered on the next sta
     }, graceMs + 5_000);
     watchdog.unref();
     await gateway.stop({ graceMs });
-    await localKafka?.stop();
     clearTimeout(watchdog);
+    // The local broker has its own bound (SIGKILL after 15 s) and must not be orphaned by the watchdog.
+    await localKafka?.stop();
     return 0;
   },
 };
