@@ -118,6 +118,21 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
+/**
+ * A shell that waits on a pipe only this process holds and SIGKILLs `pid` (a process group when
+ * negative) when the pipe closes: the child never outlives the test worker, however it dies
+ * ('exit' handlers do not run when vitest ends a worker or on a crash). Returns a cancel function.
+ */
+export function killWhenWeDie(pid: number): () => void {
+  const watchdog = spawn('/bin/sh', ['-c', `read _ignored; kill -9 ${pid} 2>/dev/null`], { stdio: ['pipe', 'ignore', 'ignore'] });
+  watchdog.on('error', () => undefined);
+  watchdog.unref();
+  const stdin = watchdog.stdin as (NodeJS.WritableStream & { unref?: () => void }) | null;
+  stdin?.on('error', () => undefined);
+  stdin?.unref?.();
+  return () => watchdog.kill('SIGKILL');
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -246,6 +261,7 @@ export async function createChildGateway(options: ChildGatewayOptions): Promise<
         throw new Error(`could not start the gateway process (${options.tmpfs ? 'unshare' : process.execPath}): ${error.message}`);
       }
       spawned.on('error', () => undefined);
+      const cancelWatchdog = killWhenWeDie(pid);
       const lifetime: Lifetime = { index, pid, logFile, startedAt: Date.now(), readyAt: undefined, endedAt: undefined, end: undefined };
       lifetimes.push(lifetime);
       child = spawned;
@@ -254,6 +270,7 @@ export async function createChildGateway(options: ChildGatewayOptions): Promise<
       exited = new Promise<void>((resolve) => {
         spawned.once('exit', (code, signal) => {
           running.delete(spawned);
+          cancelWatchdog();
           lifetime.endedAt = Date.now();
           lifetime.end = { code, signal, by: endingBy ?? 'crash' };
           if (child === spawned) child = undefined;

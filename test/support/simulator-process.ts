@@ -3,6 +3,7 @@
  * terminal server for --tcp), in its own process group so its socat goes with it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { killWhenWeDie } from './child-gateway.ts';
 import { assertSocatInstalled } from './socat.ts';
 
 const bin = new URL('../../bin/vitalbridge.js', import.meta.url).pathname;
@@ -31,6 +32,8 @@ export async function startSimulator(adapter: string, mode: { pty: string } | { 
   let output = '';
   child.stdout?.on('data', (chunk) => (output += chunk));
   child.stderr?.on('data', (chunk) => (output += chunk));
+  // The whole group (simulator and socat) goes if this process dies without cleaning up.
+  const cancelWatchdog = child.pid !== undefined ? killWhenWeDie(-child.pid) : () => undefined;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const simulator: SimulatorProcess = {
     adapter,
@@ -48,6 +51,7 @@ export async function startSimulator(adapter: string, mode: { pty: string } | { 
     async kill() {
       simulator.signal('SIGKILL');
       await exited;
+      cancelWatchdog();
       live.delete(simulator);
     },
   };
