@@ -277,7 +277,13 @@ export async function createChildGateway(options: ChildGatewayOptions): Promise<
           resolve();
         });
       });
-      await handle.waitReady(options.readyTimeoutMs ?? 90_000);
+      try {
+        await handle.waitReady(options.readyTimeoutMs ?? 90_000);
+      } catch (error) {
+        // A gateway that never got ready must not keep running (and holding its ports) behind the failure.
+        await handle.kill();
+        throw error;
+      }
       lifetime.readyAt = Date.now();
       return lifetime;
     },
