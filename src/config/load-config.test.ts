@@ -61,6 +61,35 @@ describe('resolveConfig', () => {
   });
 });
 
+describe('resolveConfig: delivery', () => {
+  it("defaults to ack: kafka (today's behaviour) with a spool section ready for ack: spool", () => {
+    const result = resolveConfig({}, {});
+    if (!result.ok) throw new Error(formatProblems(result.problems));
+    expect(result.config.delivery.ack).toBe('kafka');
+    expect(result.config.delivery.spool).toMatchObject({ dir: 'data/spool', maxBytes: 1024 ** 3, segmentBytes: 64 * 1024 ** 2 });
+    expect(result.config.delivery.shutdownGraceMs).toBe(10_000);
+  });
+
+  it('DELIVERY_ACK and SPOOL_DIR override the file; an unknown ack mode is a problem with its path', () => {
+    const result = resolveConfig({ delivery: { ack: 'kafka', spool: { dir: '/from/file' } } }, { DELIVERY_ACK: 'spool', SPOOL_DIR: '/var/lib/vitalbridge/spool' });
+    if (!result.ok) throw new Error(formatProblems(result.problems));
+    expect(result.config.delivery.ack).toBe('spool');
+    expect(result.config.delivery.spool.dir).toBe('/var/lib/vitalbridge/spool');
+
+    const wrong = resolveConfig({}, { DELIVERY_ACK: 'disk' });
+    expect(wrong.ok).toBe(false);
+    if (wrong.ok) return;
+    expect(wrong.problems.map((problem) => problem.path)).toEqual(['delivery.ack']);
+  });
+
+  it('refuses segments too big for the spool and a retry cap below the first delay', () => {
+    const result = resolveConfig({ delivery: { spool: { maxBytes: 1024 * 1024, segmentBytes: 768 * 1024, retryInitialDelayMs: 2_000, retryMaxDelayMs: 1_000 } } }, {});
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems.map((problem) => problem.path).sort()).toEqual(['delivery.spool.retryMaxDelayMs', 'delivery.spool.segmentBytes']);
+  });
+});
+
 describe('loadConfig', () => {
   it('reads YAML and reports a missing file as a problem, not a crash', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vb-config-'));

@@ -4,6 +4,7 @@
  * checksum, the checkpoint and segment deletion work, a full spool pushes back, and a failed write
  * leaves no broken state.
  */
+import { spawn } from 'node:child_process';
 import { mkdtemp, mkdir, open, readdir, readFile, rm, rmdir, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -232,6 +233,30 @@ describe('spool: recovery after a crash', () => {
     // Records 0 and 1, then everything from the second segment on.
     const expected = ['MSG-0', 'MSG-1', ...Array.from({ length: 40 - Number(secondFirstSeq - 1n) }, (_, i) => `MSG-${Number(secondFirstSeq - 1n) + i}`)];
     expect(ids).toEqual(expected);
+  });
+});
+
+describe('spool: one owner per directory', () => {
+  it('refuses a directory already open in this process', async () => {
+    await openTestSpool();
+    await expect(openTestSpool()).rejects.toThrow(/already open in this process/);
+  });
+
+  it('refuses a directory locked by another running process, and takes over the lock once that process is gone (SIGKILL)', async () => {
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+    try {
+      await writeFile(join(dir, 'spool.lock'), `${other.pid}\n`);
+      await expect(openTestSpool()).rejects.toThrow(new RegExp(`in use by process ${other.pid}`));
+    } finally {
+      const exited = new Promise((resolve) => other.once('exit', resolve));
+      other.kill('SIGKILL');
+      await exited;
+    }
+    const spool = await openTestSpool();
+    await spool.append([record(0)], { timeoutMs: 5_000 });
+    expect((await readFile(join(dir, 'spool.lock'), 'utf8')).trim()).toBe(String(process.pid));
+    await closeSpool(spool);
+    await expect(stat(join(dir, 'spool.lock'))).rejects.toThrow(/ENOENT/);
   });
 });
 

@@ -86,6 +86,9 @@ export interface Spool {
 
 const segmentPattern = /^segment-(\d{20})\.log$/;
 const checkpointFile = 'checkpoint.json';
+const lockFile = 'spool.lock';
+/** Lock files this process holds (a pid check cannot tell two owners in one process apart). */
+const lockedHere = new Set<string>();
 const quarantineDir = 'quarantine';
 /** Largest single write (and read) the spool does at once. */
 const maxWriteBatchBytes = 4 * 1024 * 1024;
@@ -119,6 +122,7 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
   const { dir, log } = options;
   const openFile = options.openFile ?? ((path: string, flags: string) => open(path, flags));
   await mkdir(dir, { recursive: true });
+  await takeLock(dir);
   await unlink(join(dir, `${checkpointFile}.tmp`)).catch(() => undefined);
 
   let deliveredThrough = await readCheckpoint(dir, log);
@@ -636,9 +640,53 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
         activeHandle = undefined;
         await readHandle?.handle.close().catch(() => undefined);
         readHandle = undefined;
+        await unlink(join(dir, lockFile)).catch(() => undefined);
+        lockedHere.delete(join(dir, lockFile));
       });
     },
   };
+}
+
+/**
+ * One gateway per spool dir: two writers would interleave records and corrupt both. The lock file
+ * holds the owner's pid; one left by a process that no longer runs (a crash) is taken over.
+ */
+async function takeLock(dir: string): Promise<void> {
+  const path = join(dir, lockFile);
+  if (lockedHere.has(path)) throw new Error(`the spool directory ${dir} is already open in this process; each gateway needs its own delivery.spool.dir`);
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    try {
+      const handle = await open(path, 'wx');
+      try {
+        await handle.writeFile(`${process.pid}\n`);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      lockedHere.add(path);
+      return;
+    } catch (error) {
+      if (errnoOf(error) !== 'EEXIST') throw error;
+    }
+    const owner = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
+    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processRuns(owner)) {
+      throw new Error(
+        `the spool directory ${dir} is in use by process ${owner} (${path}); each gateway needs its own delivery.spool.dir`,
+      );
+    }
+    // Left behind by a process that is gone (or by this pid in an earlier life, e.g. pid 1 in a container).
+    await unlink(path).catch(() => undefined);
+  }
+  throw new Error(`could not take the spool lock ${path}`);
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errnoOf(error) === 'EPERM';
+  }
 }
 
 /** Scans the last segment after a crash: truncates a torn tail, quarantines corruption before it. */

@@ -157,7 +157,7 @@ describe('delivery.ack: spool across SIGKILL of the real CLI', () => {
     const first = await startCli(config, 'first');
     await waitReady(first, httpPort);
     const senders = startSenders({ port: mllpPort, connections, prefix: 'KILL', acked, timeCounter });
-    expect(await waitFor(() => acked.length >= 60, 40_000, 20)).toBe(true);
+    expect(await waitFor(() => acked.length >= 40, 60_000, 20)).toBe(true);
     first.child.kill('SIGKILL');
     await first.exited;
     await senders.finished;
@@ -165,7 +165,7 @@ describe('delivery.ack: spool across SIGKILL of the real CLI', () => {
     const second = await startCli(config, 'second');
     await waitReady(second, httpPort);
     const after = startSenders({ port: mllpPort, connections, prefix: 'AFTER', acked, timeCounter });
-    expect(await waitFor(() => acked.filter((id) => id.startsWith('AFTER')).length >= 8, 30_000, 20)).toBe(true);
+    expect(await waitFor(() => acked.filter((id) => id.startsWith('AFTER')).length >= 8, 60_000, 20)).toBe(true);
     await after.stop();
     expect(await waitFor(async () => (await readyz(httpPort)).pendingRecords === 0, 30_000)).toBe(true);
     await expectAllDelivered({ topic: `${topicPrefix}.fhir.observation`, acked, connections, label: 'spool-crash-restart' });
@@ -174,7 +174,7 @@ describe('delivery.ack: spool across SIGKILL of the real CLI', () => {
     await second.exited;
     expect(second.child.exitCode).toBe(0);
     expect(second.log()).toContain('"event":"spool_drained"');
-  }, 120_000);
+  }, 180_000);
 
   it('records still in the spool at SIGKILL (Kafka unreachable) are delivered by the next start', async () => {
     const connections = 2;
@@ -189,7 +189,7 @@ describe('delivery.ack: spool across SIGKILL of the real CLI', () => {
     // Ready although Kafka is unreachable: acknowledgements come from the spool.
     await waitReady(first, offline.httpPort);
     const senders = startSenders({ port: offline.mllpPort, connections, prefix: 'HELD', acked, timeCounter });
-    expect(await waitFor(() => acked.length >= 30, 30_000, 20)).toBe(true);
+    expect(await waitFor(() => acked.length >= 30, 60_000, 20)).toBe(true);
     const held = (await readyz(offline.httpPort)).pendingRecords ?? 0;
     expect(held).toBeGreaterThanOrEqual(30 * 3);
     first.child.kill('SIGKILL');
@@ -205,7 +205,7 @@ describe('delivery.ack: spool across SIGKILL of the real CLI', () => {
     second.child.kill('SIGTERM');
     await second.exited;
     expect(second.child.exitCode).toBe(0);
-  }, 120_000);
+  }, 180_000);
 
   it('SIGTERM with Kafka unreachable: the gateway stops within its grace period, logs what is left in the spool, and the next start delivers it', async () => {
     const topicPrefix = uniqueTopicPrefix('spool-term');
@@ -217,7 +217,7 @@ describe('delivery.ack: spool across SIGKILL of the real CLI', () => {
     const first = await startCli(offline.config, 'term-offline');
     await waitReady(first, offline.httpPort);
     const senders = startSenders({ port: offline.mllpPort, connections: 2, prefix: 'TERM', acked, timeCounter });
-    expect(await waitFor(() => acked.length >= 10, 30_000, 20)).toBe(true);
+    expect(await waitFor(() => acked.length >= 10, 60_000, 20)).toBe(true);
     await senders.stop();
     first.child.kill('SIGTERM');
     // shutdownGraceMs is 3 s (plus the 5 s watchdog): the process ends on its own, well within this.
@@ -235,5 +235,5 @@ describe('delivery.ack: spool across SIGKILL of the real CLI', () => {
     second.child.kill('SIGTERM');
     await second.exited;
     expect(second.child.exitCode).toBe(0);
-  }, 120_000);
+  }, 180_000);
 });
