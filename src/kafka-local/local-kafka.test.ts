@@ -2,7 +2,7 @@
  * The local broker is a real Kafka: an idempotent, acks=all write is read back, and is still there
  * after the broker was SIGKILLed and restarted. Uses a broker of its own, since it kills it.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAll, uniqueTopicPrefix } from '../../test/support/kafka.ts';
@@ -59,4 +59,29 @@ describe('local Kafka broker', () => {
 
     expect(await readAll(broker.brokers, topic, { expected: 1, timeoutMs: 30_000 })).toEqual([expectedRecord]);
   }, 120_000);
+  it('pause() stops the broker process (a request gets no answer) until resume()', async () => {
+    const pid = broker.pid;
+    expect(pid).toBeGreaterThan(0);
+    const state = () => /^State:\s+(\S)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    const admin = new Kafka({ clientId: 'local-kafka-pause-test', brokers: broker.brokers, logLevel: logLevel.NOTHING, requestTimeout: 2_000, retry: { retries: 0 } }).admin();
+    await admin.connect();
+    try {
+      await broker.pause();
+      try {
+        expect(state()).toBe('T');
+        await expect(admin.listTopics()).rejects.toThrow();
+      } finally {
+        broker.resume();
+      }
+      expect(state()).not.toBe('T');
+      let topics: string[] | undefined;
+      for (let attempt = 0; attempt < 20 && topics === undefined; attempt += 1) {
+        topics = await admin.listTopics().catch(() => undefined);
+        if (topics === undefined) await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      expect(Array.isArray(topics)).toBe(true);
+    } finally {
+      await admin.disconnect();
+    }
+  }, 60_000);
 });

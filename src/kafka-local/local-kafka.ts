@@ -51,6 +51,16 @@ export interface LocalKafka {
   kill(): Promise<void>;
   /** Starts the broker again on the same ports and data dir (stopping it first if it runs) and waits until it serves. */
   restart(): Promise<void>;
+  /** The broker JVM's pid while it runs, else undefined. */
+  readonly pid: number | undefined;
+  /**
+   * SIGSTOP, for fault tests: a broker that holds its connections open and answers nothing, like a
+   * broker stalled by GC or a full disk. Resolves once the process is stopped (on Linux, as
+   * /proc/<pid>/status says). Throws when the broker is not running.
+   */
+  pause(): Promise<void>;
+  /** SIGCONT after pause(); a no-op when not paused. */
+  resume(): void;
 }
 
 export function defaultCacheDir(): string {
@@ -163,6 +173,11 @@ export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<
     port,
     dataDir,
     logFile,
+    get pid() {
+      return broker.pid;
+    },
+    pause: () => broker.pause(),
+    resume: () => broker.resume(),
     stop: () => broker.stop(),
     kill: () => broker.kill(),
     restart: async () => {
@@ -190,8 +205,34 @@ class BrokerProcess {
   /** An archive from a JVM that failed during startup would hold too few classes to be worth keeping. */
   private servedThisRun = false;
   private archiveInProgress: string | undefined;
+  private paused = false;
 
   constructor(private readonly config: BrokerProcessConfig) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async pause(): Promise<void> {
+    const child = this.child;
+    const pid = child?.pid;
+    if (child === undefined || pid === undefined) throw new Error('the local Kafka broker is not running; nothing to pause');
+    child.kill('SIGSTOP');
+    this.paused = true;
+    // The signal is delivered asynchronously: wait until every thread has stopped.
+    if (process.platform !== 'linux') return;
+    const deadline = Date.now() + 5_000;
+    while (!(await processStopped(pid))) {
+      if (Date.now() > deadline) throw new Error(`the local Kafka broker (pid ${pid}) did not stop within 5 s of SIGSTOP`);
+      await delay(10);
+    }
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.child?.kill('SIGCONT');
+  }
 
   async start(): Promise<void> {
     if (this.child !== undefined) throw new Error('the local Kafka broker is already running');
@@ -237,7 +278,10 @@ class BrokerProcess {
         runningBrokers.delete(child);
         this.watchdog?.kill('SIGKILL');
         this.watchdog = undefined;
-        if (this.child === child) this.child = undefined;
+        if (this.child === child) {
+          this.child = undefined;
+          this.paused = false;
+        }
         void this.keepClassArchive().finally(resolve);
       };
       child.once('exit', onGone);
@@ -264,6 +308,8 @@ class BrokerProcess {
   async stop(): Promise<void> {
     const child = this.child;
     if (child === undefined) return this.exited;
+    // A stopped JVM would hold SIGTERM pending until the grace period ends in SIGKILL.
+    this.resume();
     child.kill('SIGTERM');
     const escalation = setTimeout(() => {
       this.forcedKill = true;
@@ -558,6 +604,12 @@ async function lockOwner(lockPath: string): Promise<number | 'gone' | 'unknown'>
   } catch {
     return 'unknown';
   }
+}
+
+/** True when the process is in the stopped state (T) per /proc/<pid>/status. */
+async function processStopped(pid: number): Promise<boolean> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  return /^State:\s+T/m.test(status);
 }
 
 function processIsAlive(pid: number): boolean {

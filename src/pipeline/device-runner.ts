@@ -245,6 +245,8 @@ export function createDeviceRunner(deps: DeviceRunnerDeps): DeviceRunner {
       for (const item of normalized.resources) validateResource(item.resource);
       for (const code of normalized.unmappedCodes) metrics.unmappedCodes.inc({ code });
       if (normalized.resources.length === 0) return;
+      // One line per accepted frame (debug): what fault tests diff against Kafka after a crash.
+      log.debug('device_frame_accepted', { ...fields, traceId, records: normalized.resources.length });
       enqueue({
         kind: 'resources',
         traceId,

@@ -1,0 +1,111 @@
+/**
+ * What the fault tests share: two serial devices from real simulator processes (one on a socat pty
+ * pair, one on TCP like a terminal server), a condition poller with a deadline, and the final
+ * check that reads the observation topic to its end and diffs it against both ledgers.
+ */
+import { join } from 'node:path';
+import { AckedLedger, formatReport, readTopicToEnd, type LedgerReport } from './acked-ledger.ts';
+import { freePort, type ChildGateway } from './child-gateway.ts';
+import { formatSerialReport, serialLedger, type SerialDeviceReport } from './serial-ledger.ts';
+import { startSimulator, type SimulatorProcess } from './simulator-process.ts';
+
+/** Resources one test PCD-01 message makes on the observation topic: SpO2, pulse rate, one NIBP panel. */
+export const OBSERVATIONS_PER_MESSAGE = 3;
+
+export interface SerialRig {
+  readonly simulators: readonly SimulatorProcess[];
+  /** For the gateway config's `devices`. */
+  readonly devices: readonly Record<string, unknown>[];
+  readonly deviceIds: readonly string[];
+  stop(): Promise<void>;
+}
+
+export async function startSerialRig(workDir: string): Promise<SerialRig> {
+  const ptyLink = join(workDir, 'masimo');
+  const tcpPort = await freePort();
+  const simulators = await Promise.all([
+    startSimulator('masimo-ascii', { pty: ptyLink }, { speed: 5, seed: 11 }),
+    startSimulator('nonin-oem3', { tcpPort }, { speed: 1, seed: 12 }),
+  ]);
+  const reconnect = { initialDelayMs: 100, maxDelayMs: 1_000 };
+  const devices = [
+    { id: 'fault-masimo', adapter: 'masimo-ascii', transport: { kind: 'serial', path: ptyLink }, reconnect },
+    { id: 'fault-nonin', adapter: 'nonin-oem3', transport: { kind: 'tcp-client', host: '127.0.0.1', port: tcpPort }, reconnect },
+  ];
+  return {
+    simulators,
+    devices,
+    deviceIds: devices.map((device) => device.id),
+    async stop() {
+      await Promise.all(simulators.map((simulator) => simulator.kill()));
+    },
+  };
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, intervalMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  for (;;) {
+    try {
+      const result = await probe();
+      if (result !== undefined && result !== false) return result;
+    } catch (error) {
+      lastError = ` (last error: ${error instanceof Error ? error.message : String(error)})`;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** Every configured device has received data frames (the serial path is flowing). */
+export async function waitForSerialData(gateway: ChildGateway, deviceIds: readonly string[], minimumFrames: number, timeoutMs: number): Promise<void> {
+  await waitFor(
+    `${minimumFrames} frames from each of ${deviceIds.join(', ')}`,
+    async () => {
+      const devices = await gateway.devices();
+      return deviceIds.every((id) => (devices.find((device) => device.id === id)?.framesReceived ?? 0) >= minimumFrames);
+    },
+    timeoutMs,
+  );
+}
+
+/** When senders get their positive ACK: after Kafka (`ack: kafka`) or after the local spool (`ack: spool`). */
+export type AckMode = 'kafka' | 'spool';
+
+/** The config section for a mode; the spool in `spoolDir` (kept across restarts). */
+export function deliveryConfig(mode: AckMode, spoolDir: string): Record<string, unknown> {
+  return mode === 'spool' ? { delivery: { ack: 'spool', spool: { dir: spoolDir, segmentBytes: 1024 * 1024 } } } : {};
+}
+
+/** Spool records not yet acknowledged by Kafka (0 without a spool). */
+export async function spoolPending(gateway: ChildGateway): Promise<number> {
+  return (await gateway.readiness()).spool?.pendingRecords ?? 0;
+}
+
+/** Waits until the serial devices' queues and the spool (if any) are empty: everything taken is in Kafka. */
+export async function waitUntilDelivered(gateway: ChildGateway, deviceIds: readonly string[], timeoutMs: number) {
+  return waitFor(
+    'the serial queues and the spool to drain to Kafka',
+    async () => {
+      const devices = (await gateway.devices()).filter((device) => deviceIds.includes(device.id));
+      return devices.every((device) => device.pendingMessages === 0) && (await spoolPending(gateway)) === 0 ? devices : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+export interface FinalCheck {
+  readonly mllp: LedgerReport;
+  readonly serial: readonly SerialDeviceReport[];
+  readonly text: string;
+}
+
+/** Reads the observation topic to its end and diffs it against the MLLP ledger and the serial ledger. */
+export async function finalCheck(label: string, gateway: ChildGateway, brokers: readonly string[], ledger: AckedLedger, deviceIds: readonly string[]): Promise<FinalCheck> {
+  const records = await readTopicToEnd(brokers, gateway.topics.observation, 60_000);
+  const mllp = ledger.diff(records, { resourcesPerMessage: OBSERVATIONS_PER_MESSAGE });
+  const serial = serialLedger(gateway, records, deviceIds);
+  const text = `${formatReport(label, mllp)}\n${formatSerialReport(serial)}`;
+  console.log(text);
+  return { mllp, serial, text };
+}
