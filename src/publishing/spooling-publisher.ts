@@ -167,7 +167,10 @@ export function createSpoolingPublisher(options: SpoolingPublisherOptions): Publ
         while (kafkaStarted && open.status().pendingRecords > 0 && Date.now() < deadline) await sleep(50, new AbortController().signal);
         stopDrainer.abort();
         const remaining = Math.max(0, deadline - Date.now());
-        await Promise.race([Promise.all([drainer, starter]), sleep(remaining, new AbortController().signal)]);
+        // The deadline timer is cancelled once the drainer has stopped, or it would hold the process open.
+        const deadlineTimer = new AbortController();
+        await Promise.race([Promise.all([drainer, starter]), sleep(remaining, deadlineTimer.signal)]);
+        deadlineTimer.abort();
         const left = open.status().pendingRecords;
         if (left > 0) log.warn('spool_left_on_disk', { pendingRecords: left, bytes: open.status().bytes, dir: settings.dir });
         else log.info('spool_drained', { dir: settings.dir });
