@@ -14,6 +14,7 @@ import { DeviceRegistry, type DeviceStatus } from './pipeline/device-state.ts';
 import { createMessageProcessor } from './pipeline/message-processor.ts';
 import { createPresenceMonitor } from './pipeline/presence-monitor.ts';
 import type { Publisher } from './publishing/publisher.ts';
+import { classifyKafkaConnectError, describeKafkaSecurity } from './publishing/kafka-client-config.ts';
 import { createMllpServer } from './transports/mllp/server.ts';
 import type { GatewayConfig } from '../schemas/config.ts';
 
@@ -58,7 +59,15 @@ export async function startGateway(options: {
   /** What the pipeline reports to: the tracker, with the monitor seeing each published Device. */
   const reported = presence.observe(activity);
 
-  await publisher.start([topics.observation, topics.device, topics.deadLetter, topics.events]);
+  try {
+    await publisher.start([topics.observation, topics.device, topics.deadLetter, topics.events]);
+  } catch (error) {
+    // Wrong credentials or certificates will not fix themselves: fail start-up with a code that says so.
+    const security = classifyKafkaConnectError(error);
+    if (security === undefined) throw error;
+    log.error('kafka_start_failed', { code: security.code, ...describeKafkaSecurity(config.kafka) });
+    throw security;
+  }
 
   const processor = createMessageProcessor({
     adapter,

@@ -64,6 +64,7 @@ SIGINT/SIGTERM stop accepting, finish in-flight messages, and close.`,
       topicPartitions: config.kafka.topicPartitions,
       replicationFactor: config.kafka.replicationFactor,
       connectTimeoutMs: config.kafka.connectTimeoutMs,
+      security: config.kafka,
       log,
     });
     const gateway = await startGateway({ config, adapter, adapterConfig: loaded.adapterConfig, publisher, log, devices: loaded.devices });
