@@ -16,6 +16,7 @@ import { createPresenceMonitor } from './pipeline/presence-monitor.ts';
 import type { Publisher } from './publishing/publisher.ts';
 import { classifyKafkaConnectError, describeKafkaSecurity } from './publishing/kafka-client-config.ts';
 import { createMllpServer } from './transports/mllp/server.ts';
+import { mllpTlsOptions } from './security/tls-files.ts';
 import type { GatewayConfig } from '../schemas/config.ts';
 
 export interface GatewayHandle {
@@ -87,16 +88,18 @@ export async function startGateway(options: {
     maxFrameBytes: config.mllp.maxFrameBytes,
     idleTimeoutMs: config.mllp.idleTimeoutSeconds * 1000,
     maxConnections: config.mllp.maxConnections,
+    ...(config.mllp.tls !== undefined ? { tls: mllpTlsOptions(config.mllp.tls) } : {}),
     handler: processor,
     log: ({ level, event, ...fields }) => {
       if (event === 'connection_opened' || event === 'connection_closed') {
         metrics.openConnections.set({ transport: 'mllp' }, mllp.connectionCount());
       }
+      if (event === 'tls_handshake_failed') metrics.errors.inc({ stage: 'receive', code: 'mllp_tls_handshake_failed' });
       log[level](event, fields);
     },
   });
   const mllpAddress = await mllp.listen();
-  log.info('mllp_listening', { host: mllpAddress.host, port: mllpAddress.port, adapter: adapter.name });
+  log.info('mllp_listening', { host: mllpAddress.host, port: mllpAddress.port, adapter: adapter.name, tls: config.mllp.tls === undefined ? 'off' : config.mllp.tls.requireClientCert ? 'mutual' : 'on' });
 
   const api = createHttpApi({
     metrics,

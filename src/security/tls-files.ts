@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
+import type { GatewayConfig } from '../../schemas/config.ts';
+import type { MllpTlsOptions } from '../transports/mllp/server.ts';
 
 export interface TlsFileProblem {
   readonly path: string;
@@ -84,4 +86,16 @@ function pemProblem(content: Buffer, kind: PemKind): string | undefined {
     return 'the PEM private key cannot be parsed';
   }
   return undefined;
+}
+
+/** The listener's TLS settings with the PEM files read (they were checked when the config was loaded). */
+export function mllpTlsOptions(config: NonNullable<GatewayConfig['mllp']['tls']>): MllpTlsOptions {
+  return {
+    cert: readPemFile(config.certFile),
+    key: readPemFile(config.keyFile),
+    ...(config.caFile !== undefined ? { ca: readPemFile(config.caFile) } : {}),
+    requireClientCert: config.requireClientCert,
+    minVersion: config.minVersion,
+    handshakeTimeoutMs: config.handshakeTimeoutMs,
+  };
 }
