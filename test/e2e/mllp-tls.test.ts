@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { copyFile, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,7 +33,7 @@ let mutualGateway: TestGateway;
 beforeAll(async () => {
   pki = await generateTestPki();
   const serverTls = { certFile: pki.server.certFile, keyFile: pki.server.keyFile };
-  tlsGateway = await startTestGateway({ brokers: kafkaBrokers(), config: { mllp: { tls: serverTls } } });
+  tlsGateway = await startTestGateway({ brokers: kafkaBrokers(), config: { mllp: { tls: { ...serverTls, handshakeTimeoutMs: 1_000 } } } });
   mutualGateway = await startTestGateway({
     brokers: kafkaBrokers(),
     config: { mllp: { tls: { ...serverTls, caFile: pki.ca.certFile, requireClientCert: true } } },
@@ -116,6 +117,18 @@ describe('MLLP over TLS', () => {
     expect(await observationsOf(tlsGateway, 'TLS-PLAIN-1', 3_000)).toHaveLength(0);
     expect((await attempt(tlsGateway.gateway.mllp.port, 'TLS-ACCEPT-2', trustTestCa())).ack).toBe('CA');
   }, 60_000);
+
+  it('a connection that never starts its handshake is closed after mllp.tls.handshakeTimeoutMs, logged and counted', async () => {
+    const before = handshakeFailures(tlsGateway).length;
+    const countBefore = await metricValue(tlsGateway, handshakeFailureMetric);
+    const socket = connect({ host: '127.0.0.1', port: tlsGateway.gateway.mllp.port });
+    socket.on('error', () => {});
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const failure = await nextHandshakeFailure(tlsGateway, before);
+    expect(failure).toMatchObject({ code: 'mllp_tls_handshake_failed', reason: expect.stringContaining('handshakeTimeoutMs') });
+    await closed; // bounded by the test timeout; the gateway closed it, we never did
+    expect(await metricValue(tlsGateway, handshakeFailureMetric)).toBe(countBefore + 1);
+  }, 30_000);
 
   it('a sender that does not trust the gateway certificate refuses to connect (client-side verification)', async () => {
     const result = await attempt(tlsGateway.gateway.mllp.port, 'TLS-UNTRUSTED-SERVER', { ca: [readFileSync(pki.otherCa.certFile)] });
