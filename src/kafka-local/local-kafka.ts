@@ -44,6 +44,17 @@ export interface LocalKafkaOptions extends EnsureKafkaJarsOptions {
    * The controller listener stays PLAINTEXT on loopback. Needs a fresh data dir (users are added at format time).
    */
   sasl?: LocalKafkaSasl;
+  /**
+   * The client listener speaks TLS (SSL, or SASL_SSL with `sasl`), with this certificate and key
+   * (PEM, the key unencrypted) and caFile as the trust store (for the broker's own inter-broker client).
+   */
+  tls?: LocalKafkaTls;
+}
+
+export interface LocalKafkaTls {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string;
 }
 
 export interface LocalKafkaSasl {
@@ -53,8 +64,8 @@ export interface LocalKafkaSasl {
 export interface LocalKafka {
   /** `127.0.0.1:<port>`, ready for kafkajs. */
   readonly brokers: string[];
-  /** The client listener's security protocol: PLAINTEXT, or SASL_PLAINTEXT with the sasl option. */
-  readonly securityProtocol: 'PLAINTEXT' | 'SASL_PLAINTEXT';
+  /** The client listener's security protocol, from the sasl and tls options. */
+  readonly securityProtocol: SecurityProtocol;
   readonly port: number;
   readonly dataDir: string;
   /** Broker log (log4j WARN and above, plus the JVM's own stdout/stderr). */
@@ -155,7 +166,15 @@ export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<
   const log4jProperties = join(dataDir, 'log4j.properties');
   const sasl = options.sasl;
   if (sasl !== undefined) assertSaslUsers(sasl);
-  await writeFile(serverProperties, serverPropertiesText({ port, controllerPort, logDir, sasl }));
+  const protocol = securityProtocolOf(options);
+  let tls: { keystore: string; truststore: string } | undefined;
+  if (options.tls !== undefined) {
+    // Kafka's PEM key store is one file: the private key, then the certificate chain.
+    const keystore = join(dataDir, 'broker-keystore.pem');
+    await writeFile(keystore, `${(await readFile(options.tls.keyFile, 'utf8')).trim()}\n${(await readFile(options.tls.certFile, 'utf8')).trim()}\n`, { mode: 0o600 });
+    tls = { keystore, truststore: options.tls.caFile };
+  }
+  await writeFile(serverProperties, serverPropertiesText({ port, controllerPort, logDir, sasl, tls, protocol }));
   await writeFile(log4jProperties, log4jPropertiesText(logFile));
 
   const classpath = join(libsDir, '*');
@@ -176,15 +195,17 @@ export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<
 
   // The readiness probe authenticates like any client when the listener requires it.
   const probeUser = sasl?.users[0];
-  const probeSecurity: KafkaSecurity | undefined =
-    probeUser === undefined ? undefined : { sasl: { mechanism: 'scram-sha-256', username: probeUser.username, password: probeUser.password } };
+  const probeSecurity: KafkaSecurity = {
+    ...(probeUser !== undefined ? { sasl: { mechanism: 'scram-sha-256', username: probeUser.username, password: probeUser.password } } : {}),
+    ...(options.tls !== undefined ? { ssl: { caFile: options.tls.caFile, rejectUnauthorized: true } } : {}),
+  };
   const broker = new BrokerProcess({ classpath, serverProperties, log4jFlag, logFile, heapMb, classArchive, port, probeSecurity });
   await broker.start();
   progress(`Kafka broker ready on 127.0.0.1:${port} in ${secondsSince(startedAt)} s`);
 
   return {
     brokers: [`127.0.0.1:${port}`],
-    securityProtocol: sasl === undefined ? 'PLAINTEXT' : 'SASL_PLAINTEXT',
+    securityProtocol: protocol,
     port,
     dataDir,
     logFile,
@@ -205,7 +226,7 @@ interface BrokerProcessConfig {
   heapMb: number;
   classArchive: string;
   port: number;
-  probeSecurity: KafkaSecurity | undefined;
+  probeSecurity: KafkaSecurity;
 }
 
 class BrokerProcess {
@@ -372,9 +393,23 @@ function readClassArchiveFlags(classArchive: string): string[] {
   return existsSync(classArchive) ? [`-XX:SharedArchiveFile=${classArchive}`] : [];
 }
 
-function serverPropertiesText(options: { port: number; controllerPort: number; logDir: string; sasl: LocalKafkaSasl | undefined }): string {
-  const { port, controllerPort, logDir, sasl } = options;
-  const listener = sasl === undefined ? 'PLAINTEXT' : 'SASL_PLAINTEXT';
+export type SecurityProtocol = 'PLAINTEXT' | 'SASL_PLAINTEXT' | 'SSL' | 'SASL_SSL';
+
+function securityProtocolOf(options: Pick<LocalKafkaOptions, 'sasl' | 'tls'>): SecurityProtocol {
+  if (options.sasl !== undefined) return options.tls !== undefined ? 'SASL_SSL' : 'SASL_PLAINTEXT';
+  return options.tls !== undefined ? 'SSL' : 'PLAINTEXT';
+}
+
+function serverPropertiesText(options: {
+  port: number;
+  controllerPort: number;
+  logDir: string;
+  sasl: LocalKafkaSasl | undefined;
+  tls: { keystore: string; truststore: string } | undefined;
+  protocol: SecurityProtocol;
+}): string {
+  const { port, controllerPort, logDir, sasl, tls, protocol } = options;
+  const listener = protocol;
   return [
     'process.roles=broker,controller',
     'node.id=1',
@@ -384,7 +419,16 @@ function serverPropertiesText(options: { port: number; controllerPort: number; l
     'controller.listener.names=CONTROLLER',
     `inter.broker.listener.name=${listener}`,
     `listener.security.protocol.map=CONTROLLER:PLAINTEXT,${listener}:${listener}`,
-    ...(sasl === undefined ? [] : saslProperties(sasl)),
+    ...(sasl === undefined ? [] : saslProperties(sasl, listener.toLowerCase())),
+    ...(tls === undefined
+      ? []
+      : [
+          'ssl.keystore.type=PEM',
+          `ssl.keystore.location=${escapePropertyValue(tls.keystore)}`,
+          'ssl.truststore.type=PEM',
+          `ssl.truststore.location=${escapePropertyValue(tls.truststore)}`,
+          'ssl.enabled.protocols=TLSv1.2,TLSv1.3',
+        ]),
     `log.dirs=${escapePropertyValue(logDir)}`,
     // Topics are created on purpose (by the gateway or the test), never by a typo in a consumer.
     'auto.create.topics.enable=false',
@@ -412,7 +456,7 @@ function serverPropertiesText(options: { port: number; controllerPort: number; l
  * SCRAM for clients and between brokers (the first user is the broker's own identity), PLAIN
  * with its users listed in the JAAS config (PLAIN has no store of its own).
  */
-function saslProperties(sasl: LocalKafkaSasl): string[] {
+function saslProperties(sasl: LocalKafkaSasl, listenerName: string): string[] {
   const [broker] = sasl.users as [LocalKafkaSasl['users'][number]];
   const jaasString = (value: string) => `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
   const scram = `org.apache.kafka.common.security.scram.ScramLoginModule required username=${jaasString(broker.username)} password=${jaasString(broker.password)};`;
@@ -421,9 +465,9 @@ function saslProperties(sasl: LocalKafkaSasl): string[] {
   return [
     'sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN',
     'sasl.mechanism.inter.broker.protocol=SCRAM-SHA-256',
-    `listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=${escapePropertyValue(scram)}`,
-    `listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=${escapePropertyValue(scram)}`,
-    `listener.name.sasl_plaintext.plain.sasl.jaas.config=${escapePropertyValue(plain)}`,
+    `listener.name.${listenerName}.scram-sha-256.sasl.jaas.config=${escapePropertyValue(scram)}`,
+    `listener.name.${listenerName}.scram-sha-512.sasl.jaas.config=${escapePropertyValue(scram)}`,
+    `listener.name.${listenerName}.plain.sasl.jaas.config=${escapePropertyValue(plain)}`,
   ];
 }
 
