@@ -34,15 +34,13 @@ export function kafkaConnectionHelp(column: number): string {
 }
 
 export async function kafkaConnectionFromArgs(args: ParsedArgs): Promise<{ brokers: string[]; security: KafkaSecurity }> {
-  const loaded = await loadConfig({ file: stringOption(args, 'config'), env: process.env });
-  if (!loaded.ok) throw new UsageError(formatProblems(loaded.problems));
+  // --brokers wins over the file and the environment, exactly as KAFKA_BROKERS wins over the file.
   const flag = stringOption(args, 'brokers');
-  const brokers =
-    flag !== undefined
-      ? flag
-          .split(',')
-          .map((b) => b.trim())
-          .filter(Boolean)
-      : (loaded.config.kafka.brokers ?? ['127.0.0.1:9092']);
-  return { brokers, security: { ssl: loaded.config.kafka.ssl, sasl: loaded.config.kafka.sasl } };
+  const env = flag === undefined ? process.env : { ...process.env, KAFKA_BROKERS: flag };
+  const loaded = await loadConfig({ file: stringOption(args, 'config'), env });
+  if (!loaded.ok) throw new UsageError(formatProblems(loaded.problems));
+  return {
+    brokers: loaded.config.kafka.brokers ?? ['127.0.0.1:9092'],
+    security: { ssl: loaded.config.kafka.ssl, sasl: loaded.config.kafka.sasl },
+  };
 }

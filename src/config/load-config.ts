@@ -221,6 +221,10 @@ function tlsProblems(config: GatewayConfig): ConfigProblem[] {
     );
   }
   const ssl = config.kafka.ssl;
+  if (config.kafka.brokers === undefined && (ssl !== false || config.kafka.sasl !== undefined)) {
+    // The built-in local broker is PLAINTEXT on loopback: TLS or SASL settings would only make it unreachable.
+    problems.push({ path: 'kafka.brokers', message: 'kafka.ssl and kafka.sasl apply to configured brokers; set kafka.brokers (or KAFKA_BROKERS)' });
+  }
   if (typeof ssl === 'object') {
     if ((ssl.certFile === undefined) !== (ssl.keyFile === undefined)) {
       problems.push({ path: ssl.certFile === undefined ? 'kafka.ssl.certFile' : 'kafka.ssl.keyFile', message: 'certFile and keyFile go together (mutual TLS to the brokers)' });

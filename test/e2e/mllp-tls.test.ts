@@ -181,7 +181,7 @@ describe('mllp.tls configuration is checked before anything opens', () => {
     const result = resolveConfig(
       {
         mllp: { tls: { certFile: pki.server.certFile, keyFile: pki.client.keyFile, requireClientCert: true } },
-        kafka: { ssl: { caFile: join(pki.dir, 'missing.pem'), certFile: pki.client.certFile, keyFile: notAKey } },
+        kafka: { brokers: ['kafka1:9093'], ssl: { caFile: join(pki.dir, 'missing.pem'), certFile: pki.client.certFile, keyFile: notAKey } },
       },
       {},
     );
@@ -198,6 +198,7 @@ describe('mllp.tls configuration is checked before anything opens', () => {
   it('accepts good files, and takes Kafka TLS and SASL from the environment', async () => {
     const yamlish = { mllp: { tls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile, caFile: pki.ca.certFile, requireClientCert: true } } };
     const result = resolveConfig(yamlish, {
+      KAFKA_BROKERS: 'kafka1:9093',
       KAFKA_SSL_CA_FILE: pki.ca.certFile,
       KAFKA_SASL_MECHANISM: 'scram-sha-512',
       KAFKA_SASL_USERNAME: 'gw',
@@ -208,9 +209,14 @@ describe('mllp.tls configuration is checked before anything opens', () => {
     expect(result.ok && result.config.kafka.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'gw', password: 'pw-from-env' });
   });
 
+  it('refuses Kafka TLS or SASL settings without kafka.brokers (the built-in local broker is PLAINTEXT)', () => {
+    const result = resolveConfig({ kafka: { sasl: { mechanism: 'plain', username: 'gw', password: 'pw' } } }, {});
+    expect(result.ok ? [] : result.problems.map((problem) => problem.path)).toEqual(['kafka.brokers']);
+  });
+
   it('check-config redacts the Kafka SASL password', async () => {
     const file = join(pki.dir, 'gateway.yaml');
-    await writeFile(file, 'kafka:\n  sasl: { mechanism: scram-sha-256, username: gw, password: file-secret-pw }\n');
+    await writeFile(file, 'kafka:\n  brokers: [kafka1:9093]\n  sasl: { mechanism: scram-sha-256, username: gw, password: file-secret-pw }\n');
     const result = await run(['check-config', '--config', file], { KAFKA_SASL_PASSWORD: 'env-secret-pw' });
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout).kafka.sasl).toEqual({ mechanism: 'scram-sha-256', username: 'gw', password: '(set, redacted)' });
