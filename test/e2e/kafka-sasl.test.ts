@@ -92,6 +92,25 @@ describe('Kafka over SASL (real broker, SASL_PLAINTEXT listener)', () => {
     await expect(canConnect(mllpPort)).resolves.toBe(false);
   }, 60_000);
 
+  it('vitalbridge start with a wrong KAFKA_SASL_PASSWORD exits 1 naming kafka_auth_failed, and never listens on MLLP', async () => {
+    const [mllpPort, httpPort] = [await freePort(), await freePort()];
+    const result = await run(['start'], {
+      KAFKA_BROKERS: broker.brokers.join(','),
+      KAFKA_SASL_MECHANISM: 'scram-sha-256',
+      KAFKA_SASL_USERNAME: users.gateway.username,
+      KAFKA_SASL_PASSWORD: WRONG_PASSWORD,
+      MLLP_HOST: '127.0.0.1',
+      MLLP_PORT: String(mllpPort),
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: String(httpPort),
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^vitalbridge start: kafka_auth_failed: Kafka refused the SASL credentials/m);
+    expect(result.stdout).toContain('"event":"kafka_start_failed"');
+    expect(result.stdout).not.toContain('"event":"mllp_listening"');
+    expect(result.stdout + result.stderr).not.toContain(WRONG_PASSWORD);
+  }, 60_000);
+
   it('vitalbridge tail reads the topic with credentials from KAFKA_SASL_* and fails with them wrong', async () => {
     const gw = gateways[0];
     if (gw === undefined) throw new Error('the publishing test above must run first');
