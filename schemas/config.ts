@@ -30,23 +30,24 @@ export const topicsSchema = z
 
 const pemFile = (what: string) => z.string().min(1).describe(`Path of a PEM file: ${what}.`);
 
-/** TLS to the Kafka brokers: `true` trusts the system CAs; an object names the CA and, for mutual TLS, our certificate. */
+/** TLS to the Kafka brokers: on with `enabled: true` (system CAs) or as soon as a file is named. */
 export const kafkaSslSchema = z
-  .union([
-    z.boolean(),
-    z.strictObject({
-      caFile: pemFile('the CA certificate(s) that signed the brokers\' certificates (default: the system trust store)').optional(),
-      certFile: pemFile('our client certificate, for brokers that require mutual TLS (with keyFile)').optional(),
-      keyFile: pemFile('the private key of certFile (unencrypted)').optional(),
-      rejectUnauthorized: z
-        .boolean()
-        .default(true)
-        .describe('Refuse brokers whose certificate does not verify. Turn off only for a test broker: it allows a man in the middle.'),
-      servername: z.string().min(1).optional().describe('Server name (SNI) to verify the brokers\' certificates against, when it differs from the broker host.'),
-    }),
-  ])
-  .default(false)
-  .describe('TLS to the brokers (SSL or SASL_SSL listeners): false (default), true (system CAs), or files.');
+  .strictObject({
+    enabled: z
+      .boolean()
+      .optional()
+      .describe('TLS to the brokers (SSL or SASL_SSL listeners). Default: on when caFile, certFile or keyFile is set, else off; `true` alone trusts the system CAs.'),
+    caFile: pemFile('the CA certificate(s) that signed the brokers\' certificates (default: the system trust store)').optional(),
+    certFile: pemFile('our client certificate, for brokers that require mutual TLS (with keyFile)').optional(),
+    keyFile: pemFile('the private key of certFile (unencrypted)').optional(),
+    rejectUnauthorized: z
+      .boolean()
+      .default(true)
+      .describe('Refuse brokers whose certificate does not verify. Turn off only for a test broker: it allows a man in the middle.'),
+    servername: z.string().min(1).optional().describe('Server name (SNI) to verify the brokers\' certificates against, when it differs from the broker host.'),
+  })
+  .prefault({})
+  .describe('TLS to the brokers.');
 
 /** SASL authentication; the password should come from KAFKA_SASL_PASSWORD rather than the file. */
 export const kafkaSaslSchema = z
@@ -303,7 +304,7 @@ export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
 export const environmentOverrides = [
   { variable: 'KAFKA_BROKERS', path: ['kafka', 'brokers'], kind: 'list', example: '127.0.0.1:9092,127.0.0.2:9092' },
   { variable: 'KAFKA_CLIENT_ID', path: ['kafka', 'clientId'], kind: 'string', example: 'vitalbridge-icu' },
-  { variable: 'KAFKA_SSL', path: ['kafka', 'ssl'], kind: 'boolean', example: 'true' },
+  { variable: 'KAFKA_SSL', path: ['kafka', 'ssl', 'enabled'], kind: 'boolean', example: 'true' },
   { variable: 'KAFKA_SSL_CA_FILE', path: ['kafka', 'ssl', 'caFile'], kind: 'string', example: '/etc/vitalbridge/kafka-ca.pem' },
   { variable: 'KAFKA_SSL_CERT_FILE', path: ['kafka', 'ssl', 'certFile'], kind: 'string', example: '/etc/vitalbridge/kafka-client.pem' },
   { variable: 'KAFKA_SSL_KEY_FILE', path: ['kafka', 'ssl', 'keyFile'], kind: 'string', example: '/etc/vitalbridge/kafka-client.key' },

@@ -11,6 +11,7 @@ import { adapters as registeredAdapters } from '../../adapters/index.ts';
 import type { AnyAdapter, DeviceBinding } from '../adapter-kit/define-adapter.ts';
 import type { BackoffSettings, TransportSettings } from '../transports/stream/index.ts';
 import { checkTlsFiles } from '../security/tls-files.ts';
+import { kafkaTlsEnabled } from '../publishing/kafka-client-config.ts';
 
 export interface ConfigProblem {
   /** Dotted path in the config, or the environment variable that caused it. */
@@ -221,25 +222,23 @@ function tlsProblems(config: GatewayConfig): ConfigProblem[] {
     );
   }
   const ssl = config.kafka.ssl;
-  if (config.kafka.brokers === undefined && (ssl !== false || config.kafka.sasl !== undefined)) {
+  if (config.kafka.brokers === undefined && (kafkaTlsEnabled(ssl) || config.kafka.sasl !== undefined)) {
     // The built-in local broker is PLAINTEXT on loopback: TLS or SASL settings would only make it unreachable.
     problems.push({ path: 'kafka.brokers', message: 'kafka.ssl and kafka.sasl apply to configured brokers; set kafka.brokers (or KAFKA_BROKERS)' });
   }
-  if (typeof ssl === 'object') {
-    if ((ssl.certFile === undefined) !== (ssl.keyFile === undefined)) {
-      problems.push({ path: ssl.certFile === undefined ? 'kafka.ssl.certFile' : 'kafka.ssl.keyFile', message: 'certFile and keyFile go together (mutual TLS to the brokers)' });
-    }
-    problems.push(
-      ...checkTlsFiles(
-        [
-          { path: 'kafka.ssl.caFile', file: ssl.caFile, kind: 'certificate' },
-          { path: 'kafka.ssl.certFile', file: ssl.certFile, kind: 'certificate' },
-          { path: 'kafka.ssl.keyFile', file: ssl.keyFile, kind: 'private key' },
-        ],
-        [['kafka.ssl.certFile', 'kafka.ssl.keyFile']],
-      ),
-    );
+  if ((ssl.certFile === undefined) !== (ssl.keyFile === undefined)) {
+    problems.push({ path: ssl.certFile === undefined ? 'kafka.ssl.certFile' : 'kafka.ssl.keyFile', message: 'certFile and keyFile go together (mutual TLS to the brokers)' });
   }
+  problems.push(
+    ...checkTlsFiles(
+      [
+        { path: 'kafka.ssl.caFile', file: ssl.caFile, kind: 'certificate' },
+        { path: 'kafka.ssl.certFile', file: ssl.certFile, kind: 'certificate' },
+        { path: 'kafka.ssl.keyFile', file: ssl.keyFile, kind: 'private key' },
+      ],
+      [['kafka.ssl.certFile', 'kafka.ssl.keyFile']],
+    ),
+  );
   return problems;
 }
 

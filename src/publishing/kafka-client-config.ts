@@ -42,15 +42,20 @@ export function kafkaClientConfig(settings: KafkaClientSettings, tuning: KafkaCl
 
 /** What a log line may say about the connection: protocol and mechanism, never a user name or password. */
 export function describeKafkaSecurity(security: KafkaSecurity | undefined): { protocol: string; saslMechanism?: string } {
-  const tls = security?.ssl !== undefined && security.ssl !== false;
+  const tls = kafkaTlsEnabled(security?.ssl);
   const sasl = security?.sasl;
   const protocol = sasl !== undefined ? (tls ? 'SASL_SSL' : 'SASL_PLAINTEXT') : tls ? 'SSL' : 'PLAINTEXT';
   return sasl !== undefined ? { protocol, saslMechanism: sasl.mechanism } : { protocol };
 }
 
-function sslOptions(ssl: KafkaSecurity['ssl']): boolean | ConnectionOptions | undefined {
-  if (ssl === undefined || ssl === false) return undefined;
-  if (ssl === true) return true;
+/** kafka.ssl.enabled, or, when it is not set, whether any file is named. */
+export function kafkaTlsEnabled(ssl: KafkaSecurity['ssl']): boolean {
+  if (ssl === undefined) return false;
+  return ssl.enabled ?? (ssl.caFile !== undefined || ssl.certFile !== undefined || ssl.keyFile !== undefined);
+}
+
+function sslOptions(ssl: KafkaSecurity['ssl']): ConnectionOptions | undefined {
+  if (ssl === undefined || !kafkaTlsEnabled(ssl)) return undefined;
   return {
     rejectUnauthorized: ssl.rejectUnauthorized,
     ...(ssl.caFile !== undefined ? { ca: [readPemFile(ssl.caFile)] } : {}),

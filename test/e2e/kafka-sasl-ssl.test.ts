@@ -69,7 +69,7 @@ describe('Kafka over SASL_SSL (real broker, TLS listener with a test CA)', () =>
     const logLines: string[] = [];
     const failure = await startTestGateway({
       brokers: broker.brokers,
-      config: { kafka: { ssl: true, sasl: { mechanism: 'scram-sha-512', ...users.gateway }, connectTimeoutMs: 5_000 } },
+      config: { kafka: { ssl: { enabled: true }, sasl: { mechanism: 'scram-sha-512', ...users.gateway }, connectTimeoutMs: 5_000 } },
       logLines,
     }).then(
       (gw) => {
