@@ -221,7 +221,7 @@ export const errorCatalogue = {
     stage: 'publish',
     retryable: false,
     hl7: '207',
-    message: 'The TLS connection to Kafka failed (untrusted or mismatched broker certificate, or the listener does not speak TLS); check kafka.ssl and the broker listener.',
+    message: 'The TLS connection to Kafka failed (a broker certificate that does not verify against kafka.ssl.caFile, a client certificate the broker refused or did not get, or a listener that does not speak TLS); check kafka.ssl and the broker listener.',
   },
 } as const satisfies Record<string, ErrorSpec>;
 

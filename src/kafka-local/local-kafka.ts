@@ -55,6 +55,8 @@ export interface LocalKafkaTls {
   readonly certFile: string;
   readonly keyFile: string;
   readonly caFile: string;
+  /** Mutual TLS: clients must present a certificate signed by caFile (ssl.client.auth=required). */
+  readonly requireClientCert?: boolean;
 }
 
 export interface LocalKafkaSasl {
@@ -167,12 +169,12 @@ export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<
   const sasl = options.sasl;
   if (sasl !== undefined) assertSaslUsers(sasl);
   const protocol = securityProtocolOf(options);
-  let tls: { keystore: string; truststore: string } | undefined;
+  let tls: { keystore: string; truststore: string; requireClientCert: boolean } | undefined;
   if (options.tls !== undefined) {
     // Kafka's PEM key store is one file: the private key, then the certificate chain.
     const keystore = join(dataDir, 'broker-keystore.pem');
     await writeFile(keystore, `${(await readFile(options.tls.keyFile, 'utf8')).trim()}\n${(await readFile(options.tls.certFile, 'utf8')).trim()}\n`, { mode: 0o600 });
-    tls = { keystore, truststore: options.tls.caFile };
+    tls = { keystore, truststore: options.tls.caFile, requireClientCert: options.tls.requireClientCert === true };
   }
   await writeFile(serverProperties, serverPropertiesText({ port, controllerPort, logDir, sasl, tls, protocol }));
   await writeFile(log4jProperties, log4jPropertiesText(logFile));
@@ -197,7 +199,16 @@ export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<
   const probeUser = sasl?.users[0];
   const probeSecurity: KafkaSecurity = {
     ...(probeUser !== undefined ? { sasl: { mechanism: 'scram-sha-256', username: probeUser.username, password: probeUser.password } } : {}),
-    ...(options.tls !== undefined ? { ssl: { caFile: options.tls.caFile, rejectUnauthorized: true } } : {}),
+    // With mutual TLS the probe presents the broker's own certificate (it is issued for client use too).
+    ...(options.tls !== undefined
+      ? {
+          ssl: {
+            caFile: options.tls.caFile,
+            rejectUnauthorized: true,
+            ...(options.tls.requireClientCert === true ? { certFile: options.tls.certFile, keyFile: options.tls.keyFile } : {}),
+          },
+        }
+      : {}),
   };
   const broker = new BrokerProcess({ classpath, serverProperties, log4jFlag, logFile, heapMb, classArchive, port, probeSecurity });
   await broker.start();
@@ -405,7 +416,7 @@ function serverPropertiesText(options: {
   controllerPort: number;
   logDir: string;
   sasl: LocalKafkaSasl | undefined;
-  tls: { keystore: string; truststore: string } | undefined;
+  tls: { keystore: string; truststore: string; requireClientCert: boolean } | undefined;
   protocol: SecurityProtocol;
 }): string {
   const { port, controllerPort, logDir, sasl, tls, protocol } = options;
@@ -428,6 +439,9 @@ function serverPropertiesText(options: {
           'ssl.truststore.type=PEM',
           `ssl.truststore.location=${escapePropertyValue(tls.truststore)}`,
           'ssl.enabled.protocols=TLSv1.2,TLSv1.3',
+          `ssl.client.auth=${tls.requireClientCert ? 'required' : 'none'}`,
+          // A SASL_SSL listener ignores the unprefixed setting (KIP-684): say it per listener too.
+          `listener.name.${listener.toLowerCase()}.ssl.client.auth=${tls.requireClientCert ? 'required' : 'none'}`,
         ]),
     `log.dirs=${escapePropertyValue(logDir)}`,
     // Topics are created on purpose (by the gateway or the test), never by a typo in a consumer.

@@ -108,5 +108,7 @@ function errorChain(error: unknown): Error[] {
 }
 
 function lastMessage(chain: readonly Error[]): string {
-  return chain.map((e) => e.message).filter((m) => m !== '').join(': ').slice(0, 500);
+  // kafkajs often repeats its cause's message in its own; say each once.
+  const messages = chain.map((e) => e.message).filter((m) => m !== '');
+  return messages.filter((m, i) => !messages.slice(0, i).some((earlier) => earlier.includes(m))).join(': ').slice(0, 500);
 }

@@ -1,8 +1,10 @@
 /**
- * Kafka over TLS with SASL (SASL_SSL), against a real broker of its own whose client listener
- * presents a certificate from a CA the test makes with `openssl` (test/support/certificates.ts).
- * The gateway verifies the broker's certificate against kafka.ssl.caFile and authenticates with
- * SCRAM-SHA-512; a gateway that does not trust that CA refuses to start with kafka_tls_failed.
+ * Kafka over mutual TLS with SASL (SASL_SSL, ssl.client.auth=required), against a real broker of its
+ * own whose client listener presents a certificate from a CA the test makes with `openssl`
+ * (test/support/certificates.ts). The gateway verifies the broker's certificate against
+ * kafka.ssl.caFile, presents its own (kafka.ssl.certFile/keyFile) and authenticates with
+ * SCRAM-SHA-512; a gateway that does not trust that CA, or has no client certificate, refuses to
+ * start with kafka_tls_failed.
  */
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,7 +30,7 @@ beforeAll(async () => {
   pki = await generateTestPki();
   broker = await startLocalKafka({
     sasl: { users: [users.broker, users.gateway] },
-    tls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile, caFile: pki.ca.certFile },
+    tls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile, caFile: pki.ca.certFile, requireClientCert: true },
   });
 });
 
@@ -39,10 +41,10 @@ afterAll(async () => {
 });
 
 describe('Kafka over SASL_SSL (real broker, TLS listener with a test CA)', () => {
-  it('with kafka.ssl.caFile and SCRAM-SHA-512 the gateway publishes, ACKs CA, and the records read back over SASL_SSL', async () => {
+  it('with kafka.ssl (CA, client certificate and key) and SCRAM-SHA-512 the gateway publishes, ACKs CA, and the records read back over SASL_SSL', async () => {
     expect(broker.securityProtocol).toBe('SASL_SSL');
     const security = {
-      ssl: { caFile: pki.ca.certFile, rejectUnauthorized: true },
+      ssl: { caFile: pki.ca.certFile, certFile: pki.client.certFile, keyFile: pki.client.keyFile, rejectUnauthorized: true },
       sasl: { mechanism: 'scram-sha-512' as const, ...users.gateway },
     };
     const gw = await startTestGateway({ brokers: broker.brokers, config: { kafka: security } });
@@ -65,11 +67,20 @@ describe('Kafka over SASL_SSL (real broker, TLS listener with a test CA)', () =>
     expect(gw.logLines.join('')).not.toContain(users.gateway.password);
   }, 90_000);
 
-  it('a gateway that does not trust the broker certificate (system CAs only) refuses to start with kafka_tls_failed', async () => {
+  it.each([
+    ['does not trust the broker certificate (system CAs only)', { enabled: true }],
+    ['presents no client certificate', { caFile: 'CA' }],
+  ])('a gateway that %s refuses to start with kafka_tls_failed, before MLLP listens', async (_case, ssl) => {
     const logLines: string[] = [];
     const failure = await startTestGateway({
       brokers: broker.brokers,
-      config: { kafka: { ssl: { enabled: true }, sasl: { mechanism: 'scram-sha-512', ...users.gateway }, connectTimeoutMs: 5_000 } },
+      config: {
+        kafka: {
+          ssl: ssl.caFile === 'CA' ? { caFile: pki.ca.certFile } : ssl,
+          sasl: { mechanism: 'scram-sha-512', ...users.gateway },
+          connectTimeoutMs: 5_000,
+        },
+      },
       logLines,
     }).then(
       (gw) => {

@@ -1,7 +1,8 @@
 /**
  * A throw-away PKI for TLS tests, made at run time with the `openssl` CLI: a CA, a server
  * certificate for 127.0.0.1 (IP SAN), a client certificate from that CA, and a client certificate
- * from another CA the server does not trust. Keys are EC P-256, certificates valid for two days.
+ * from another CA the server does not trust. The server certificate may also act as a client
+ * (a Kafka broker's own inter-broker and probe connections, under mutual TLS). Keys are EC P-256, certificates valid for two days.
  * Without openssl the test fails with a clear message (never skips).
  */
 import { execFile } from 'node:child_process';
@@ -30,7 +31,7 @@ export async function generateTestPki(): Promise<TestPki> {
   const dir = await mkdtemp(join(tmpdir(), 'vitalbridge-pki-'));
   const ca = await selfSignedCa(dir, 'ca', 'Vitalbridge Test CA');
   const otherCa = await selfSignedCa(dir, 'other-ca', 'Some Other CA');
-  const server = await issue(dir, 'server', '127.0.0.1', ca, ['subjectAltName=IP:127.0.0.1', 'extendedKeyUsage=serverAuth']);
+  const server = await issue(dir, 'server', '127.0.0.1', ca, ['subjectAltName=IP:127.0.0.1', 'extendedKeyUsage=serverAuth,clientAuth']);
   const client = await issue(dir, 'client', 'test-monitor-01', ca, ['extendedKeyUsage=clientAuth']);
   const rogueClient = await issue(dir, 'rogue-client', 'rogue-sender', otherCa, ['extendedKeyUsage=clientAuth']);
   return { dir, ca, server, client, otherCa, rogueClient };
