@@ -68,15 +68,15 @@ describe('Kafka over SASL_SSL (real broker, TLS listener with a test CA)', () =>
   }, 90_000);
 
   it.each([
-    ['does not trust the broker certificate (system CAs only)', { enabled: true }],
-    ['presents no client certificate', { caFile: 'CA' }],
+    ['does not trust the broker certificate (system CAs only)', () => ({ enabled: true })],
+    ['presents no client certificate', () => ({ caFile: pki.ca.certFile })],
   ])('a gateway that %s refuses to start with kafka_tls_failed, before MLLP listens', async (_case, ssl) => {
     const logLines: string[] = [];
     const failure = await startTestGateway({
       brokers: broker.brokers,
       config: {
         kafka: {
-          ssl: ssl.caFile === 'CA' ? { caFile: pki.ca.certFile } : ssl,
+          ssl: ssl(),
           sasl: { mechanism: 'scram-sha-512', ...users.gateway },
           connectTimeoutMs: 5_000,
         },
