@@ -28,6 +28,37 @@ export const topicsSchema = z
   .prefault({})
   .describe('Kafka topic names.');
 
+const pemFile = (what: string) => z.string().min(1).describe(`Path of a PEM file: ${what}.`);
+
+/** TLS to the Kafka brokers: on with `enabled: true` (system CAs) or as soon as a file is named. */
+export const kafkaSslSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .optional()
+      .describe('TLS to the brokers (SSL or SASL_SSL listeners). Default: on when caFile, certFile or keyFile is set, else off; `true` alone trusts the system CAs.'),
+    caFile: pemFile('the CA certificate(s) that signed the brokers\' certificates (default: the system trust store)').optional(),
+    certFile: pemFile('our client certificate, for brokers that require mutual TLS (with keyFile)').optional(),
+    keyFile: pemFile('the private key of certFile (unencrypted)').optional(),
+    rejectUnauthorized: z
+      .boolean()
+      .default(true)
+      .describe('Refuse brokers whose certificate does not verify. Turn off only for a test broker: it allows a man in the middle.'),
+    servername: z.string().min(1).optional().describe('Server name (SNI) to verify the brokers\' certificates against, when it differs from the broker host.'),
+  })
+  .prefault({})
+  .describe('TLS to the brokers.');
+
+/** SASL authentication; the password should come from KAFKA_SASL_PASSWORD rather than the file. */
+export const kafkaSaslSchema = z
+  .strictObject({
+    mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).describe('SASL mechanism. PLAIN sends the password itself: use it only with ssl.'),
+    username: z.string().min(1).describe('SASL user name.'),
+    password: z.string().min(1).describe('SASL password (prefer KAFKA_SASL_PASSWORD to the file; never logged, redacted by check-config).'),
+  })
+  .optional()
+  .describe('SASL authentication to the brokers (SASL_PLAINTEXT or SASL_SSL listeners); absent: none.');
+
 export const kafkaSchema = z
   .strictObject({
     brokers: z
@@ -74,9 +105,32 @@ export const kafkaSchema = z
       .describe(
         "Upper bound of one producer send, in record key and value bytes (one message's records always go together). Keep it under the broker's message.max.bytes (1 MiB by default).",
       ),
+    ssl: kafkaSslSchema,
+    sasl: kafkaSaslSchema,
   })
   .prefault({})
   .describe('Apache Kafka connection and topics.');
+
+/** MLLP over TLS; with requireClientCert, mutual TLS: only senders with a certificate from caFile get in. */
+export const mllpTlsSchema = z
+  .strictObject({
+    certFile: pemFile('the listener\'s certificate (chain), for the names or IP addresses senders connect to'),
+    keyFile: pemFile('the private key of certFile (unencrypted)'),
+    caFile: pemFile('the CA certificate(s) client certificates must chain to; required with requireClientCert').optional(),
+    requireClientCert: z
+      .boolean()
+      .default(false)
+      .describe('Mutual TLS: refuse a sender that presents no certificate, or one not signed by caFile.'),
+    minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2').describe('Oldest TLS version accepted.'),
+    handshakeTimeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .default(10_000)
+      .describe('A connection that has not completed the TLS handshake by then is closed (and counted).'),
+  })
+  .optional()
+  .describe('TLS on the MLLP listener (absent: plain TCP). Plain TCP senders are then refused.');
 
 export const mllpSchema = z
   .strictObject({
@@ -121,6 +175,7 @@ export const mllpSchema = z
       .min(1)
       .default(1000)
       .describe('Concurrent MLLP connections accepted; one more is closed at once and logged as `mllp_connection_limit`.'),
+      tls: mllpTlsSchema,
     application: z.string().min(1).default('VITALBRIDGE').describe('MSH-3 of the ACKs the gateway sends.'),
     facility: z.string().default('').describe('MSH-4 of the ACKs the gateway sends.'),
   })
@@ -350,6 +405,13 @@ export const environmentOverrides = [
   { variable: 'KAFKA_BROKERS', path: ['kafka', 'brokers'], kind: 'list', example: '127.0.0.1:9092,127.0.0.2:9092' },
   { variable: 'KAFKA_CLIENT_ID', path: ['kafka', 'clientId'], kind: 'string', example: 'vitalbridge-icu' },
   { variable: 'KAFKA_LINGER_MS', path: ['kafka', 'lingerMs'], kind: 'integer', example: '2' },
+  { variable: 'KAFKA_SSL', path: ['kafka', 'ssl', 'enabled'], kind: 'boolean', example: 'true' },
+  { variable: 'KAFKA_SSL_CA_FILE', path: ['kafka', 'ssl', 'caFile'], kind: 'string', example: '/etc/vitalbridge/kafka-ca.pem' },
+  { variable: 'KAFKA_SSL_CERT_FILE', path: ['kafka', 'ssl', 'certFile'], kind: 'string', example: '/etc/vitalbridge/kafka-client.pem' },
+  { variable: 'KAFKA_SSL_KEY_FILE', path: ['kafka', 'ssl', 'keyFile'], kind: 'string', example: '/etc/vitalbridge/kafka-client.key' },
+  { variable: 'KAFKA_SASL_MECHANISM', path: ['kafka', 'sasl', 'mechanism'], kind: 'string', example: 'scram-sha-512' },
+  { variable: 'KAFKA_SASL_USERNAME', path: ['kafka', 'sasl', 'username'], kind: 'string', example: 'vitalbridge' },
+  { variable: 'KAFKA_SASL_PASSWORD', path: ['kafka', 'sasl', 'password'], kind: 'string', example: '<secret>' },
   { variable: 'MLLP_HOST', path: ['mllp', 'host'], kind: 'string', example: '0.0.0.0' },
   { variable: 'MLLP_PORT', path: ['mllp', 'port'], kind: 'integer', example: '2575' },
   { variable: 'HTTP_HOST', path: ['http', 'host'], kind: 'string', example: '0.0.0.0' },

@@ -15,7 +15,9 @@ import { createMessageProcessor } from './pipeline/message-processor.ts';
 import { createPresenceMonitor } from './pipeline/presence-monitor.ts';
 import type { Publisher } from './publishing/publisher.ts';
 import { createSpoolingPublisher } from './publishing/spooling-publisher.ts';
+import { classifyKafkaConnectError, describeKafkaSecurity } from './publishing/kafka-client-config.ts';
 import { createMllpServer } from './transports/mllp/server.ts';
+import { mllpTlsOptions } from './security/tls-files.ts';
 import type { GatewayConfig } from '../schemas/config.ts';
 
 export interface GatewayHandle {
@@ -71,7 +73,15 @@ export async function startGateway(options: {
   /** What the pipeline reports to: the tracker, with the monitor seeing each published Device. */
   const reported = presence.observe(activity);
 
-  await publisher.start([topics.observation, topics.device, topics.deadLetter, topics.events]);
+  try {
+    await publisher.start([topics.observation, topics.device, topics.deadLetter, topics.events]);
+  } catch (error) {
+    // Wrong credentials or certificates will not fix themselves: fail start-up with a code that says so.
+    const security = classifyKafkaConnectError(error);
+    if (security === undefined) throw error;
+    log.error('kafka_start_failed', { code: security.code, ...describeKafkaSecurity(config.kafka) });
+    throw security;
+  }
 
   const processor = createMessageProcessor({
     adapter,
@@ -93,6 +103,7 @@ export async function startGateway(options: {
     frameTimeoutMs: config.mllp.frameTimeoutSeconds * 1000,
     maxBufferedBytes: config.mllp.maxBufferedBytes,
     maxConnections: config.mllp.maxConnections,
+    ...(config.mllp.tls !== undefined ? { tls: mllpTlsOptions(config.mllp.tls) } : {}),
     handler: processor,
     log: ({ level, event, ...fields }) => {
       if (event === 'connection_opened' || event === 'connection_closed') {
@@ -105,7 +116,7 @@ export async function startGateway(options: {
   });
   metrics.observeMllpBufferedBytes(() => mllp.bufferedBytes());
   const mllpAddress = await mllp.listen();
-  log.info('mllp_listening', { host: mllpAddress.host, port: mllpAddress.port, adapter: adapter.name });
+  log.info('mllp_listening', { host: mllpAddress.host, port: mllpAddress.port, adapter: adapter.name, tls: config.mllp.tls === undefined ? 'off' : config.mllp.tls.requireClientCert ? 'mutual' : 'on' });
 
   const api = createHttpApi({
     metrics,

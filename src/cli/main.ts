@@ -2,6 +2,7 @@
  * The `vitalbridge` command line: `vitalbridge <command> [options]`, `--help` on each.
  */
 import { commandHelp, parseCommandArgs, UsageError, type CommandSpec } from './args.ts';
+import { isGatewayError } from '../errors/catalogue.ts';
 import { startCommand } from './commands/start.ts';
 import { sendCommand } from './commands/send.ts';
 import { tailCommand } from './commands/tail.ts';
@@ -58,7 +59,9 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`vitalbridge ${command.name}: ${error.message}\n\n${commandHelp(command)}`);
       return 2;
     }
-    process.stderr.write(`vitalbridge ${command.name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    // A catalogued failure leads with its code (docs/errors.md), e.g. kafka_auth_failed.
+    const code = isGatewayError(error) ? `${error.code}: ` : '';
+    process.stderr.write(`vitalbridge ${command.name}: ${code}${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }
 }

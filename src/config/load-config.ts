@@ -10,6 +10,8 @@ import { environmentOverrides, gatewayConfigSchema, type GatewayConfig } from '.
 import { adapters as registeredAdapters } from '../../adapters/index.ts';
 import type { AnyAdapter, DeviceBinding } from '../adapter-kit/define-adapter.ts';
 import type { BackoffSettings, TransportSettings } from '../transports/stream/index.ts';
+import { checkTlsFiles } from '../security/tls-files.ts';
+import { kafkaTlsEnabled } from '../publishing/kafka-client-config.ts';
 
 export interface ConfigProblem {
   /** Dotted path in the config, or the environment variable that caused it. */
@@ -114,6 +116,8 @@ export function resolveConfig(raw: unknown, env: Environment, options: ResolveOp
     }
   }
 
+  if (parsed.success) problems.push(...tlsProblems(parsed.data));
+
   const devices: ResolvedDevice[] = [];
   if (parsed.success) {
     const seen = { ids: new Map<string, number>(), endpoints: new Map<string, number>() };
@@ -208,8 +212,50 @@ function zodProblems(error: z.ZodError, prefix?: string): ConfigProblem[] {
   });
 }
 
-function parseOverride(kind: 'list' | 'string' | 'integer', text: string): unknown {
+/** The certificate and key files of mllp.tls and kafka.ssl: present, PEM, and each key matching its certificate. */
+function tlsProblems(config: GatewayConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const tls = config.mllp.tls;
+  if (tls !== undefined) {
+    if (tls.requireClientCert && tls.caFile === undefined) {
+      problems.push({ path: 'mllp.tls.caFile', message: 'requireClientCert needs caFile: the CA client certificates must be signed by' });
+    }
+    problems.push(
+      ...checkTlsFiles(
+        [
+          { path: 'mllp.tls.certFile', file: tls.certFile, kind: 'certificate' },
+          { path: 'mllp.tls.keyFile', file: tls.keyFile, kind: 'private key' },
+          { path: 'mllp.tls.caFile', file: tls.caFile, kind: 'certificate' },
+        ],
+        [['mllp.tls.certFile', 'mllp.tls.keyFile']],
+      ),
+    );
+  }
+  const ssl = config.kafka.ssl;
+  if (config.kafka.brokers === undefined && (kafkaTlsEnabled(ssl) || config.kafka.sasl !== undefined)) {
+    // The built-in local broker is PLAINTEXT on loopback: TLS or SASL settings would only make it unreachable.
+    problems.push({ path: 'kafka.brokers', message: 'kafka.ssl and kafka.sasl apply to configured brokers; set kafka.brokers (or KAFKA_BROKERS)' });
+  }
+  if ((ssl.certFile === undefined) !== (ssl.keyFile === undefined)) {
+    problems.push({ path: ssl.certFile === undefined ? 'kafka.ssl.certFile' : 'kafka.ssl.keyFile', message: 'certFile and keyFile go together (mutual TLS to the brokers)' });
+  }
+  problems.push(
+    ...checkTlsFiles(
+      [
+        { path: 'kafka.ssl.caFile', file: ssl.caFile, kind: 'certificate' },
+        { path: 'kafka.ssl.certFile', file: ssl.certFile, kind: 'certificate' },
+        { path: 'kafka.ssl.keyFile', file: ssl.keyFile, kind: 'private key' },
+      ],
+      [['kafka.ssl.certFile', 'kafka.ssl.keyFile']],
+    ),
+  );
+  return problems;
+}
+
+function parseOverride(kind: 'list' | 'string' | 'integer' | 'boolean', text: string): unknown {
   switch (kind) {
+    case 'boolean':
+      return /^(true|1|yes)$/i.test(text) ? true : /^(false|0|no)$/i.test(text) ? false : undefined;
     case 'list':
       return text.split(',').map((item) => item.trim()).filter((item) => item !== '');
     case 'integer':

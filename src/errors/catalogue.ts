@@ -265,6 +265,25 @@ export const errorCatalogue = {
     hl7: '207',
     message: 'The gateway holds mllp.maxBufferedBytes of unfinished frames across all connections; this connection was closed to stay within that bound. Resend the message.',
   },
+  // --- Security (issue 5): TLS on the MLLP listener, TLS and SASL to Kafka ---
+  mllp_tls_handshake_failed: {
+    stage: 'receive',
+    retryable: false,
+    hl7: '207',
+    message: 'A connection to the TLS MLLP listener failed its TLS handshake and was closed (plain TCP sender, no or untrusted client certificate, no common TLS version or cipher, or timeout); the log line says which.',
+  },
+  kafka_auth_failed: {
+    stage: 'publish',
+    retryable: false,
+    hl7: '207',
+    message: 'Kafka refused the SASL credentials; check kafka.sasl (mechanism, username) and KAFKA_SASL_PASSWORD, and that the user exists on the cluster.',
+  },
+  kafka_tls_failed: {
+    stage: 'publish',
+    retryable: false,
+    hl7: '207',
+    message: 'The TLS connection to Kafka failed (a broker certificate that does not verify against kafka.ssl.caFile, a client certificate the broker refused or did not get, or a listener that does not speak TLS); check kafka.ssl and the broker listener.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

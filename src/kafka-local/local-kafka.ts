@@ -11,7 +11,8 @@ import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka } from 'kafkajs';
+import { kafkaClientConfig, type KafkaSecurity } from '../publishing/kafka-client-config.ts';
 
 export const KAFKA_VERSION = '3.9.1';
 
@@ -36,11 +37,37 @@ export interface LocalKafkaOptions extends EnsureKafkaJarsOptions {
   port?: number;
   /** Maximum JVM heap; default 512. */
   heapMb?: number;
+  /**
+   * Clients must authenticate with SASL: the client listener becomes SASL_PLAINTEXT with SCRAM-SHA-256,
+   * SCRAM-SHA-512 and PLAIN enabled, and these users exist from the start (SCRAM credentials are
+   * written into the metadata when the storage is formatted; PLAIN users into the listener's JAAS config).
+   * The controller listener stays PLAINTEXT on loopback. Needs a fresh data dir (users are added at format time).
+   */
+  sasl?: LocalKafkaSasl;
+  /**
+   * The client listener speaks TLS (SSL, or SASL_SSL with `sasl`), with this certificate and key
+   * (PEM, the key unencrypted) and caFile as the trust store (for the broker's own inter-broker client).
+   */
+  tls?: LocalKafkaTls;
+}
+
+export interface LocalKafkaTls {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string;
+  /** Mutual TLS: clients must present a certificate signed by caFile (ssl.client.auth=required). */
+  readonly requireClientCert?: boolean;
+}
+
+export interface LocalKafkaSasl {
+  readonly users: readonly { readonly username: string; readonly password: string }[];
 }
 
 export interface LocalKafka {
   /** `127.0.0.1:<port>`, ready for kafkajs. */
   readonly brokers: string[];
+  /** The client listener's security protocol, from the sasl and tls options. */
+  readonly securityProtocol: SecurityProtocol;
   readonly port: number;
   readonly dataDir: string;
   /** Broker log (log4j WARN and above, plus the JVM's own stdout/stderr). */
@@ -149,27 +176,57 @@ export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<
   const logFile = join(dataDir, 'broker.log');
   const serverProperties = join(dataDir, 'server.properties');
   const log4jProperties = join(dataDir, 'log4j.properties');
-  await writeFile(serverProperties, serverPropertiesText({ port, controllerPort, logDir }));
+  const sasl = options.sasl;
+  if (sasl !== undefined) assertSaslUsers(sasl);
+  const protocol = securityProtocolOf(options);
+  let tls: { keystore: string; truststore: string; requireClientCert: boolean } | undefined;
+  if (options.tls !== undefined) {
+    // Kafka's PEM key store is one file: the private key, then the certificate chain.
+    const keystore = join(dataDir, 'broker-keystore.pem');
+    await writeFile(keystore, `${(await readFile(options.tls.keyFile, 'utf8')).trim()}\n${(await readFile(options.tls.certFile, 'utf8')).trim()}\n`, { mode: 0o600 });
+    tls = { keystore, truststore: options.tls.caFile, requireClientCert: options.tls.requireClientCert === true };
+  }
+  await writeFile(serverProperties, serverPropertiesText({ port, controllerPort, logDir, sasl, tls, protocol }));
   await writeFile(log4jProperties, log4jPropertiesText(logFile));
 
   const classpath = join(libsDir, '*');
   const classArchive = join(versionDir, 'cds', `broker-${await classArchiveKey()}.jsa`);
   const log4jFlag = `-Dlog4j.configuration=${pathToFileURL(log4jProperties).href}`;
 
-  if (!existsSync(join(logDir, 'meta.properties'))) {
+  const formatted = existsSync(join(logDir, 'meta.properties'));
+  if (sasl !== undefined && formatted) {
+    throw new Error(`the sasl option needs a fresh data dir: SCRAM users are added when the storage is formatted, and ${logDir} already is`);
+  }
+  if (!formatted) {
     progress(`formatting Kafka storage in ${logDir}`);
     // A short-lived tool: the C1 compiler alone starts it faster and it never runs long enough for C2 to pay off.
     const toolFlags = ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-Djava.awt.headless=true', log4jFlag, ...readClassArchiveFlags(classArchive)];
-    const result = await runProcess('java', [...toolFlags, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', randomClusterId(), '-c', serverProperties, '--ignore-formatted']);
+    const result = await runProcess('java', [...toolFlags, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', randomClusterId(), '-c', serverProperties, '--ignore-formatted', ...scramFormatArguments(sasl)]);
     if (result.code !== 0) throw new Error(`Kafka storage format failed (exit ${result.code}):\n${lastLines(result.output, 30)}`);
   }
 
-  const broker = new BrokerProcess({ classpath, serverProperties, log4jFlag, logFile, heapMb, classArchive, port });
+  // The readiness probe authenticates like any client when the listener requires it.
+  const probeUser = sasl?.users[0];
+  const probeSecurity: KafkaSecurity = {
+    ...(probeUser !== undefined ? { sasl: { mechanism: 'scram-sha-256', username: probeUser.username, password: probeUser.password } } : {}),
+    // With mutual TLS the probe presents the broker's own certificate (it is issued for client use too).
+    ...(options.tls !== undefined
+      ? {
+          ssl: {
+            caFile: options.tls.caFile,
+            rejectUnauthorized: true,
+            ...(options.tls.requireClientCert === true ? { certFile: options.tls.certFile, keyFile: options.tls.keyFile } : {}),
+          },
+        }
+      : {}),
+  };
+  const broker = new BrokerProcess({ classpath, serverProperties, log4jFlag, logFile, heapMb, classArchive, port, probeSecurity });
   await broker.start();
   progress(`Kafka broker ready on 127.0.0.1:${port} in ${secondsSince(startedAt)} s`);
 
   return {
     brokers: [`127.0.0.1:${port}`],
+    securityProtocol: protocol,
     port,
     dataDir,
     logFile,
@@ -195,6 +252,7 @@ interface BrokerProcessConfig {
   heapMb: number;
   classArchive: string;
   port: number;
+  probeSecurity: KafkaSecurity;
 }
 
 class BrokerProcess {
@@ -341,14 +399,12 @@ class BrokerProcess {
       }
       // A fresh client per attempt: a kafkajs client that failed to connect backs off on its own
       // schedule, which added up to 10 s to the measured startup.
-      const admin = new Kafka({
-        clientId: 'vitalbridge-local-kafka-probe',
-        brokers: [`127.0.0.1:${this.config.port}`],
-        logLevel: logLevel.NOTHING,
-        connectionTimeout: 1_000,
-        requestTimeout: 3_000,
-        retry: { retries: 0 },
-      }).admin();
+      const admin = new Kafka(
+        kafkaClientConfig(
+          { clientId: 'vitalbridge-local-kafka-probe', brokers: [`127.0.0.1:${this.config.port}`], connectTimeoutMs: 1_000, security: this.config.probeSecurity },
+          { requestTimeout: 3_000, retry: { retries: 0 } },
+        ),
+      ).admin();
       try {
         await admin.connect();
         await admin.listTopics();
@@ -394,17 +450,45 @@ function readClassArchiveFlags(classArchive: string): string[] {
   return existsSync(classArchive) ? [`-XX:SharedArchiveFile=${classArchive}`] : [];
 }
 
-function serverPropertiesText(options: { port: number; controllerPort: number; logDir: string }): string {
-  const { port, controllerPort, logDir } = options;
+export type SecurityProtocol = 'PLAINTEXT' | 'SASL_PLAINTEXT' | 'SSL' | 'SASL_SSL';
+
+function securityProtocolOf(options: Pick<LocalKafkaOptions, 'sasl' | 'tls'>): SecurityProtocol {
+  if (options.sasl !== undefined) return options.tls !== undefined ? 'SASL_SSL' : 'SASL_PLAINTEXT';
+  return options.tls !== undefined ? 'SSL' : 'PLAINTEXT';
+}
+
+function serverPropertiesText(options: {
+  port: number;
+  controllerPort: number;
+  logDir: string;
+  sasl: LocalKafkaSasl | undefined;
+  tls: { keystore: string; truststore: string; requireClientCert: boolean } | undefined;
+  protocol: SecurityProtocol;
+}): string {
+  const { port, controllerPort, logDir, sasl, tls, protocol } = options;
+  const listener = protocol;
   return [
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    `listeners=${listener}://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=${listener}://127.0.0.1:${port}`,
     'controller.listener.names=CONTROLLER',
-    'inter.broker.listener.name=PLAINTEXT',
-    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    `inter.broker.listener.name=${listener}`,
+    `listener.security.protocol.map=CONTROLLER:PLAINTEXT,${listener}:${listener}`,
+    ...(sasl === undefined ? [] : saslProperties(sasl, listener.toLowerCase())),
+    ...(tls === undefined
+      ? []
+      : [
+          'ssl.keystore.type=PEM',
+          `ssl.keystore.location=${escapePropertyValue(tls.keystore)}`,
+          'ssl.truststore.type=PEM',
+          `ssl.truststore.location=${escapePropertyValue(tls.truststore)}`,
+          'ssl.enabled.protocols=TLSv1.2,TLSv1.3',
+          `ssl.client.auth=${tls.requireClientCert ? 'required' : 'none'}`,
+          // A SASL_SSL listener ignores the unprefixed setting (KIP-684): say it per listener too.
+          `listener.name.${listener.toLowerCase()}.ssl.client.auth=${tls.requireClientCert ? 'required' : 'none'}`,
+        ]),
     `log.dirs=${escapePropertyValue(logDir)}`,
     // Topics are created on purpose (by the gateway or the test), never by a typo in a consumer.
     'auto.create.topics.enable=false',
@@ -426,6 +510,43 @@ function serverPropertiesText(options: { port: number; controllerPort: number; l
     'log.cleaner.dedupe.buffer.size=16777216',
     '',
   ].join('\n');
+}
+
+/**
+ * SCRAM for clients and between brokers (the first user is the broker's own identity), PLAIN
+ * with its users listed in the JAAS config (PLAIN has no store of its own).
+ */
+function saslProperties(sasl: LocalKafkaSasl, listenerName: string): string[] {
+  const [broker] = sasl.users as [LocalKafkaSasl['users'][number]];
+  const jaasString = (value: string) => `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  const scram = `org.apache.kafka.common.security.scram.ScramLoginModule required username=${jaasString(broker.username)} password=${jaasString(broker.password)};`;
+  const plainUsers = sasl.users.map((user) => `user_${user.username}=${jaasString(user.password)}`).join(' ');
+  const plain = `org.apache.kafka.common.security.plain.PlainLoginModule required username=${jaasString(broker.username)} password=${jaasString(broker.password)} ${plainUsers};`;
+  return [
+    'sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN',
+    'sasl.mechanism.inter.broker.protocol=SCRAM-SHA-256',
+    `listener.name.${listenerName}.scram-sha-256.sasl.jaas.config=${escapePropertyValue(scram)}`,
+    `listener.name.${listenerName}.scram-sha-512.sasl.jaas.config=${escapePropertyValue(scram)}`,
+    `listener.name.${listenerName}.plain.sasl.jaas.config=${escapePropertyValue(plain)}`,
+  ];
+}
+
+/** kafka-storage format --add-scram (KIP-900, Kafka 3.5+): each user for both SCRAM mechanisms. */
+function scramFormatArguments(sasl: LocalKafkaSasl | undefined): string[] {
+  if (sasl === undefined) return [];
+  return sasl.users.flatMap((user) =>
+    ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((mechanism) => ['--add-scram', `${mechanism}=[name=${user.username},password=${user.password}]`]),
+  );
+}
+
+/** Names and passwords go into a properties file and a format argument: keep them to characters that need no quoting. */
+function assertSaslUsers(sasl: LocalKafkaSasl): void {
+  if (sasl.users.length === 0) throw new Error('the sasl option needs at least one user (the first is also the broker\'s own identity)');
+  for (const user of sasl.users) {
+    if (!/^[A-Za-z0-9._-]+$/.test(user.username) || !/^[A-Za-z0-9._-]+$/.test(user.password)) {
+      throw new Error('local Kafka SASL user names and passwords may hold only letters, digits, ".", "_" and "-"');
+    }
+  }
 }
 
 function log4jPropertiesText(logFile: string): string {

@@ -3,11 +3,12 @@
  * request in flight), topics created at start-up, and a deadline on every publish. Concurrent
  * publish() calls go out together as one sendBatch (coalescing-queue.ts).
  */
-import { Kafka, logLevel as kafkaLogLevel, type Producer, type Admin, type ITopicConfig, type IHeaders } from 'kafkajs';
+import { Kafka, type Producer, type Admin, type ITopicConfig, type IHeaders } from 'kafkajs';
 import { GatewayError } from '../errors/catalogue.ts';
 import type { Logger } from '../observability/log.ts';
 import { createCoalescingQueue } from './coalescing-queue.ts';
 import type { OutboundRecord, Publisher } from './publisher.ts';
+import { kafkaClientConfig, type KafkaSecurity } from './kafka-client-config.ts';
 
 export interface KafkaPublisherOptions {
   readonly brokers: readonly string[];
@@ -20,18 +21,19 @@ export interface KafkaPublisherOptions {
   readonly lingerMs?: number;
   /** Upper bound of one coalesced send, in record key+value bytes (one call's records always go whole). */
   readonly maxBatchBytes?: number;
+  /** TLS and SASL (config kafka.ssl / kafka.sasl); absent: PLAINTEXT. */
+  readonly security?: KafkaSecurity;
   readonly log: Logger;
 }
 
 export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher {
-  const kafka = new Kafka({
-    clientId: options.clientId,
-    brokers: [...options.brokers],
-    connectionTimeout: options.connectTimeoutMs,
-    logLevel: kafkaLogLevel.NOTHING,
-    // kafkajs retries a failed request itself; keep that short so our publish deadline decides.
-    retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 2_000 },
-  });
+  const kafka = new Kafka(
+    kafkaClientConfig(
+      { brokers: options.brokers, clientId: options.clientId, connectTimeoutMs: options.connectTimeoutMs, security: options.security },
+      // kafkajs retries a failed request itself; keep that short so our publish deadline decides.
+      { retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 2_000 } },
+    ),
+  );
   const producer: Producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,

@@ -3,7 +3,8 @@
  * time and commits only what the handler says is done. The sinks depend on this, never on a Kafka
  * client, so a maintained client can replace kafkajs here as in src/publishing (reference/libraries.md).
  */
-import { Kafka, logLevel as kafkaLogLevel, type Consumer } from 'kafkajs';
+import { Kafka, type Consumer } from 'kafkajs';
+import { kafkaClientConfig, type KafkaSecurity } from '../publishing/kafka-client-config.ts';
 import { headersToStrings } from '../publishing/kafka-headers.ts';
 
 export interface ConsumedRecord {
@@ -57,15 +58,14 @@ export interface KafkaRecordConsumerOptions {
   readonly partitionsConsumedConcurrently?: number;
   readonly sessionTimeoutMs?: number;
   readonly connectTimeoutMs?: number;
+  /** TLS and SASL (config kafka.ssl / kafka.sasl); absent: PLAINTEXT. */
+  readonly security?: KafkaSecurity;
 }
 
 export function createKafkaRecordConsumer(options: KafkaRecordConsumerOptions): RecordConsumer {
-  const kafka = new Kafka({
-    clientId: options.clientId,
-    brokers: [...options.brokers],
-    connectionTimeout: options.connectTimeoutMs ?? 5_000,
-    logLevel: kafkaLogLevel.NOTHING,
-  });
+  const kafka = new Kafka(
+    kafkaClientConfig({ clientId: options.clientId, brokers: options.brokers, connectTimeoutMs: options.connectTimeoutMs ?? 5_000, security: options.security }),
+  );
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
     allowAutoTopicCreation: false,

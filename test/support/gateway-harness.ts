@@ -28,6 +28,8 @@ export async function startTestGateway(options: {
   logLevel?: LogLevel;
   /** Test-only adapters that `devices[].adapter` may name besides the registered ones. */
   extraAdapters?: readonly AnyAdapter[];
+  /** Collects the log here too, so a test can read what a gateway that failed to start logged. */
+  logLines?: string[];
 }): Promise<TestGateway> {
   const suffix = randomUUID().slice(0, 8);
   const raw = {
@@ -49,7 +51,7 @@ export async function startTestGateway(options: {
   const resolved = resolveConfig(raw, {}, { adapters: [...registeredAdapters, ...(options.extraAdapters ?? [])] });
   if (!resolved.ok) throw new Error(`test config invalid: ${JSON.stringify(resolved.problems)}`);
   const { config } = resolved;
-  const logLines: string[] = [];
+  const logLines: string[] = options.logLines ?? [];
   const log = createLogger({ level: options.logLevel ?? 'debug', write: (line) => logLines.push(line) });
   const adapter = findAdapter(config.mllp.adapter);
   if (adapter === undefined) throw new Error(`no adapter ${config.mllp.adapter}`);
@@ -62,6 +64,7 @@ export async function startTestGateway(options: {
     connectTimeoutMs: config.kafka.connectTimeoutMs,
     lingerMs: config.kafka.lingerMs,
     maxBatchBytes: config.kafka.maxBatchBytes,
+    security: config.kafka,
     log,
   });
   const gateway = await startGateway({ config, adapter, adapterConfig: resolved.adapterConfig, publisher, log, devices: resolved.devices });

@@ -2,7 +2,8 @@
  * Helpers for tests that talk to the real broker provided by test/support/global-setup.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka } from 'kafkajs';
+import { kafkaClientConfig, type KafkaSecurity } from '../../src/publishing/kafka-client-config.ts';
 import { headersToStrings } from '../../src/publishing/kafka-headers.ts';
 import { inject } from 'vitest';
 
@@ -37,9 +38,9 @@ export function uniqueTopicPrefix(label = 'test'): string {
 export async function readAll(
   brokers: readonly string[],
   topic: string,
-  options: { expected: number; timeoutMs: number; where?: (record: KafkaRecord) => boolean },
+  options: { expected: number; timeoutMs: number; where?: (record: KafkaRecord) => boolean; security?: KafkaSecurity },
 ): Promise<KafkaRecord[]> {
-  const kafka = new Kafka({ clientId: 'vitalbridge-test-reader', brokers: [...brokers], logLevel: logLevel.NOTHING });
+  const kafka = new Kafka(kafkaClientConfig({ clientId: 'vitalbridge-test-reader', brokers, security: options.security }));
   const consumer = kafka.consumer({
     groupId: `test-reader-${randomBytes(6).toString('hex')}`,
     // Short fetch waits so a reader that is done is not held up by a long poll on disconnect.

@@ -9,7 +9,8 @@ export const checkConfigCommand: CommandSpec = {
   --config <file>   YAML or JSON config to validate.
   -h, --help        Show this help.
 
-Exit status: 0 valid (the effective config is printed as JSON, tokens redacted), 2 invalid (every problem listed).`,
+Exit status: 0 valid (the effective config is printed as JSON, tokens and
+the Kafka SASL password redacted), 2 invalid (every problem listed).`,
   options: { config: { type: 'string', short: 'c' } },
   allowPositionals: false,
   async run(args) {
@@ -32,8 +33,10 @@ Exit status: 0 valid (the effective config is printed as JSON, tokens redacted),
       token: loaded.config.http.token === undefined ? undefined : '(set, redacted)',
       adminToken: loaded.config.http.adminToken === undefined ? undefined : '(set, redacted)',
     };
+    const sasl = loaded.config.kafka.sasl;
+    const kafka = { ...loaded.config.kafka, sasl: sasl === undefined ? undefined : { ...sasl, password: '(set, redacted)' } };
     process.stdout.write(
-      `${JSON.stringify({ ...loaded.config, http, mllp: { ...loaded.config.mllp, adapterConfig: loaded.adapterConfig }, devices }, null, 2)}\n`,
+      `${JSON.stringify({ ...loaded.config, http, kafka, mllp: { ...loaded.config.mllp, adapterConfig: loaded.adapterConfig }, devices }, null, 2)}\n`,
     );
     return 0;
   },

@@ -5,14 +5,15 @@ import { createFhirKitWriter } from '../../sinks/fhir-writer.ts';
 import { createKafkaRecordConsumer } from '../../sinks/record-consumer.ts';
 import { integerOption, stringOption, UsageError, type CommandSpec } from '../args.ts';
 import { shutdownSignal } from '../signals.ts';
+import { kafkaConnectionFromArgs, kafkaConnectionHelp, kafkaConnectionOptions } from '../kafka-connection.ts';
 
 export const fhirSinkCommand: CommandSpec = {
   name: 'fhir-sink',
   summary: 'Write the FHIR resources on Kafka (fhir.device, fhir.observation) into a FHIR R4 server.',
-  usage: 'vitalbridge fhir-sink --fhir-url <base> [--brokers host:port,...] [--group id] [--batch-size N] [--linger-ms ms] [--topics a,b] [--bearer-token t]',
+  usage: 'vitalbridge fhir-sink --fhir-url <base> [--brokers host:port,...] [--config gateway.yaml] [--group id] [--batch-size N] [--linger-ms ms] [--topics a,b] [--bearer-token t]',
   help: `Options:
   --fhir-url <url>        FHIR R4 base URL, e.g. http://fhir.example.org/fhir (default: FHIR_SERVER_URL; required).
-  --brokers <list>        Bootstrap brokers (default: KAFKA_BROKERS, else 127.0.0.1:9092).
+${kafkaConnectionHelp(24)}
   --group <id>            Consumer group; its committed offsets say what was written (default: vitalbridge-fhir-sink).
   --topics <a,b>          Topics to read (default: fhir.device,fhir.observation).
   --dead-letter-topic <t> Where rejected records go (default: gateway.deadletter).
@@ -36,7 +37,7 @@ Example:
   FHIR_SERVER_URL=http://127.0.0.1:8080/fhir KAFKA_BROKERS=127.0.0.1:9092 vitalbridge fhir-sink`,
   options: {
     'fhir-url': { type: 'string' },
-    brokers: { type: 'string' },
+    ...kafkaConnectionOptions,
     group: { type: 'string' },
     topics: { type: 'string' },
     'dead-letter-topic': { type: 'string' },
@@ -57,7 +58,7 @@ Example:
         .split(',')
         .map((item) => item.trim())
         .filter(Boolean);
-    const brokers = list(stringOption(args, 'brokers') ?? process.env.KAFKA_BROKERS ?? '127.0.0.1:9092');
+    const { brokers, security } = await kafkaConnectionFromArgs(args);
     const topics = list(stringOption(args, 'topics') ?? 'fhir.device,fhir.observation');
     if (topics.length === 0) throw new UsageError('--topics names no topic');
     const batchSize = integerOption(args, 'batch-size', 100);
@@ -73,7 +74,7 @@ Example:
 
     const log = createLogger({ level: level as LogLevel });
     const sink = await startFhirSink({
-      consumer: createKafkaRecordConsumer({ brokers, clientId: 'vitalbridge-fhir-sink', groupId: group, maxWaitTimeInMs: Math.max(lingerMs, 100) }),
+      consumer: createKafkaRecordConsumer({ brokers, security, clientId: 'vitalbridge-fhir-sink', groupId: group, maxWaitTimeInMs: Math.max(lingerMs, 100) }),
       writer: createFhirKitWriter({ baseUrl: fhirUrl, ...(bearerToken ? { bearerToken } : {}) }),
       deadLetters: createKafkaPublisher({
         brokers,
@@ -82,6 +83,7 @@ Example:
         topicPartitions: 1,
         replicationFactor: 1,
         connectTimeoutMs: 10_000,
+        security,
         log,
       }),
       topics,

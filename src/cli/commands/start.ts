@@ -68,6 +68,7 @@ drained stays in the spool (delivery.spool.dir) and is delivered on the next sta
       connectTimeoutMs: config.kafka.connectTimeoutMs,
       lingerMs: config.kafka.lingerMs,
       maxBatchBytes: config.kafka.maxBatchBytes,
+      security: config.kafka,
       log,
     });
     const gateway = await startGateway({ config, adapter, adapterConfig: loaded.adapterConfig, publisher, log, devices: loaded.devices });

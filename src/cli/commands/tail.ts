@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka } from 'kafkajs';
+import { kafkaClientConfig } from '../../publishing/kafka-client-config.ts';
+import { kafkaConnectionFromArgs, kafkaConnectionHelp, kafkaConnectionOptions } from '../kafka-connection.ts';
 import { integerOption, stringOption, UsageError, type CommandSpec } from '../args.ts';
 
 export const tailCommand: CommandSpec = {
   name: 'tail',
   summary: 'Print the records on a Kafka topic, pretty, from the beginning (or only new ones).',
-  usage: 'vitalbridge tail --topic <topic> [--brokers host:port,...] [--new] [--max N] [--idle-exit seconds]',
+  usage: 'vitalbridge tail --topic <topic> [--brokers host:port,...] [--config gateway.yaml] [--new] [--max N] [--idle-exit seconds]',
   help: `Options:
   --topic <t>           Topic to read, e.g. fhir.observation, fhir.device, gateway.deadletter (required).
-  --brokers <list>      Bootstrap brokers (default: KAFKA_BROKERS, else 127.0.0.1:9092).
+${kafkaConnectionHelp(22)}
   --new                 Only records that arrive from now on (default: from the beginning).
   --max <N>             Exit after N records.
   --idle-exit <s>       Exit after s seconds without a new record (default: follow until Ctrl-C).
@@ -18,7 +20,7 @@ export const tailCommand: CommandSpec = {
 Reads with a throw-away consumer group: it commits nothing that another consumer would see.`,
   options: {
     topic: { type: 'string', short: 't' },
-    brokers: { type: 'string' },
+    ...kafkaConnectionOptions,
     new: { type: 'boolean' },
     max: { type: 'string' },
     'idle-exit': { type: 'string' },
@@ -28,15 +30,12 @@ Reads with a throw-away consumer group: it commits nothing that another consumer
   async run(args) {
     const topic = stringOption(args, 'topic');
     if (topic === undefined) throw new UsageError('--topic is required');
-    const brokers = (stringOption(args, 'brokers') ?? process.env.KAFKA_BROKERS ?? '127.0.0.1:9092')
-      .split(',')
-      .map((b) => b.trim())
-      .filter(Boolean);
+    const { brokers, security } = await kafkaConnectionFromArgs(args);
     const max = integerOption(args, 'max', 0);
     const idleExitMs = integerOption(args, 'idle-exit', 0) * 1000;
     const raw = args.values.raw === true;
 
-    const kafka = new Kafka({ clientId: 'vitalbridge-tail', brokers, logLevel: logLevel.NOTHING });
+    const kafka = new Kafka(kafkaClientConfig({ clientId: 'vitalbridge-tail', brokers, security }));
     const consumer = kafka.consumer({ groupId: `vitalbridge-tail-${randomUUID()}` });
     await consumer.connect();
     const admin = kafka.admin();

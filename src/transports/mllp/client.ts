@@ -1,9 +1,11 @@
 /**
  * An MLLP sender: one message out, wait for its reply frame, then the next. HL7 over MLLP has no
  * request ids below the message itself, so only one request may be outstanding; further sends queue.
- * Used by the `vitalbridge send` CLI, tests and benchmarks.
+ * Used by the `vitalbridge send` CLI, tests and benchmarks. With `tls`, the connection is MLLP over
+ * TLS (the server's certificate is verified; a client certificate can be presented for mutual TLS).
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { MllpFramer, encodeMllpFrame } from './framer.ts';
 
 export type MllpClientErrorReason =
@@ -51,6 +53,8 @@ interface Connection {
 export class MllpClient {
   private readonly maxReplyBytes: number;
   private connection: Connection | undefined;
+  /** Why the last connection closed, so a send after it says more than "not connected". */
+  private lastCloseReason: MllpClientError | undefined;
   /** Sends run one after another along this chain. */
   private queueTail: Promise<unknown> = Promise.resolve();
 
@@ -62,12 +66,21 @@ export class MllpClient {
     return this.connection !== undefined;
   }
 
-  connect(host: string, port: number, options: { timeoutMs: number }): Promise<void> {
+  /**
+   * Opens the connection; with `tls`, resolves once the TLS handshake succeeded. With TLS 1.3 a
+   * server that refuses our client certificate says so only after that: the first send then fails
+   * with connection_closed, and nothing was acknowledged.
+   */
+  connect(host: string, port: number, options: { timeoutMs: number; tls?: tls.ConnectionOptions }): Promise<void> {
     if (this.connection !== undefined) {
       return Promise.reject(new MllpClientError('already_connected', `already connected; close() first`));
     }
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port });
+      const socket =
+        options.tls === undefined
+          ? net.connect({ host, port })
+          : // SNI carries host names only; for an IP address the certificate's IP SAN is checked without it.
+            tls.connect({ host, port, ...(net.isIP(host) === 0 ? { servername: host } : {}), ...options.tls });
       const timer = setTimeout(() => {
         socket.destroy();
         const message = `no connection to ${host}:${port} within ${options.timeoutMs} ms`;
@@ -79,10 +92,10 @@ export class MllpClient {
         reject(new MllpClientError('connect_failed', message, { cause: error }));
       };
       socket.once('error', onConnectError);
-      socket.once('connect', () => {
+      socket.once(options.tls === undefined ? 'connect' : 'secureConnect', () => {
         clearTimeout(timer);
         socket.off('error', onConnectError);
-        this.attach(socket);
+        this.attach(socket, options.tls !== undefined);
         resolve();
       });
     });
@@ -96,7 +109,10 @@ export class MllpClient {
   send(message: string | Buffer, options: { timeoutMs: number }): Promise<Buffer> {
     // A send belongs to the connection open when it was made: if that one closes, it fails, not retries.
     const connection = this.connection;
-    if (connection === undefined) return Promise.reject(new MllpClientError('not_connected', 'not connected'));
+    if (connection === undefined) {
+      const why = this.lastCloseReason === undefined ? '' : `: ${this.lastCloseReason.message}`;
+      return Promise.reject(new MllpClientError('not_connected', `not connected${why}`));
+    }
     const frame = encodeMllpFrame(message);
     const reply = this.queueTail.then(() => this.exchange(connection, frame, options.timeoutMs));
     this.queueTail = reply.catch(() => undefined);
@@ -143,7 +159,7 @@ export class MllpClient {
     });
   }
 
-  private attach(socket: net.Socket): void {
+  private attach(socket: net.Socket, overTls: boolean): void {
     socket.setNoDelay(true);
     const framer = new MllpFramer({ maxFrameBytes: this.maxReplyBytes });
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
@@ -171,19 +187,22 @@ export class MllpClient {
       });
     });
     socket.once('end', () => {
-      connection.closeReason ??= serverClosed();
+      connection.closeReason ??= serverClosed(overTls);
     });
     socket.once('close', () => {
       if (this.connection === connection) this.connection = undefined;
-      const reason = connection.closeReason ?? serverClosed();
+      const reason = connection.closeReason ?? serverClosed(overTls);
       connection.closeReason = reason;
+      this.lastCloseReason = reason;
       settle(connection, (pending) => pending.reject(reason));
     });
   }
 }
 
-function serverClosed(): MllpClientError {
-  return new MllpClientError('connection_closed', 'the server closed the connection before replying');
+function serverClosed(overTls: boolean): MllpClientError {
+  // With TLS 1.3 a server that refuses our client certificate can only say so by closing.
+  const hint = overTls ? ' (a server that requires a client certificate closes the TLS connection when it refuses ours)' : '';
+  return new MllpClientError('connection_closed', `the server closed the connection before replying${hint}`);
 }
 
 function settle(connection: Connection, action: (pending: PendingReply) => void): void {

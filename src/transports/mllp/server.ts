@@ -11,9 +11,15 @@
  * Nothing a peer sends or does (garbage, huge frames, resets, silence) and nothing a handler throws can
  * end the process: each is logged with a code and the listener keeps serving.
  *
+ * With `tls`, the listener speaks MLLP inside TLS (node:tls), optionally mutual TLS: the framer, limits
+ * and ordering are the same; a connection is served only once its handshake succeeded, and a failed
+ * handshake (a plain TCP sender, no or an untrusted client certificate, a timeout) is logged with
+ * mllp_tls_handshake_failed and a reason, and the socket closed; the listener keeps serving.
+ *
  * Log events never carry message contents (they hold patient identifiers): only ids, sizes and codes.
  */
 import net, { type AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import { isGatewayError, type ErrorCode } from '../../errors/catalogue.ts';
 import { MllpFramer, encodeMllpFrame } from './framer.ts';
 
@@ -36,6 +42,7 @@ export const mllpLogEventNames = [
   'connection_opened',
   'connection_refused',
   'connection_closed',
+  'tls_handshake_failed',
   'bytes_outside_frame',
   'frame_too_large',
   'idle_timeout',
@@ -71,6 +78,23 @@ export interface MllpLogEvent {
   readonly host?: string;
   readonly port?: number;
   readonly limit?: number;
+  /** TLS listeners: the negotiated version (connection_opened), e.g. TLSv1.3. */
+  readonly tlsProtocol?: string;
+  /** Mutual TLS: the subject CN of the sender's verified certificate (a device or interface name, not patient data). */
+  readonly clientCertificate?: string;
+  /** tls_handshake_failed: why, in words a person can act on (see describeHandshakeFailure). */
+  readonly reason?: string;
+}
+
+/** TLS for the listener: PEM contents (read by the caller), not paths. */
+export interface MllpTlsOptions {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  /** CAs that client certificates must chain to (mutual TLS). */
+  readonly ca?: Buffer;
+  readonly requireClientCert: boolean;
+  readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
+  readonly handshakeTimeoutMs: number;
 }
 
 export interface MllpServerOptions {
@@ -89,6 +113,8 @@ export interface MllpServerOptions {
   readonly log: (event: MllpLogEvent) => void;
   /** Frames a connection may have waiting before its socket stops reading. */
   readonly maxQueuedFrames?: number;
+  /** MLLP over TLS; absent: plain TCP. */
+  readonly tls?: MllpTlsOptions;
 }
 
 export interface MllpServer {
@@ -143,13 +169,43 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
   }
 
   // Half-open: a sender may end its side right after its last message and still wait for the replies.
-  const server = net.createServer({ allowHalfOpen: true });
+  const server = options.tls === undefined ? net.createServer({ allowHalfOpen: true }) : createTlsServer(options.tls);
   server.on('error', (error: NodeJS.ErrnoException) => {
     log({ level: 'error', event: 'server_error', errorName: error.code ?? error.name });
   });
-  server.on('connection', (socket) => {
+  if (options.tls !== undefined) {
+    server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
+      log({
+        level: 'warn',
+        event: 'tls_handshake_failed',
+        code: 'mllp_tls_handshake_failed',
+        errorName: error.code ?? error.name,
+        reason: describeHandshakeFailure(error),
+        remoteAddress: socket.remoteAddress ?? '',
+        remotePort: socket.remotePort ?? 0,
+      });
+      socket.destroy();
+    });
+  }
+  // A TLS server reports a connection once its handshake succeeded; a plain one, once accepted.
+  server.on(options.tls === undefined ? 'connection' : 'secureConnection', (socket: net.Socket) => {
     socket.on('error', () => {}); // a socket refused below may still report a reset; nothing to do
     const remote = { remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0 };
+    if (options.tls?.requireClientCert === true && socket instanceof tls.TLSSocket && !socket.authorized) {
+      // Refused before a single byte of it is read: no frame, no ACK.
+      const noCertificate = Object.keys(socket.getPeerCertificate()).length === 0;
+      const errorName = noCertificate ? 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE' : String(socket.authorizationError ?? 'UNAUTHORIZED');
+      log({
+        level: 'warn',
+        event: 'tls_handshake_failed',
+        code: 'mllp_tls_handshake_failed',
+        errorName,
+        reason: describeHandshakeFailure({ message: '', code: errorName }),
+        ...remote,
+      });
+      socket.destroy();
+      return;
+    }
     if (closing !== undefined || connections.size >= options.maxConnections) {
       log({ level: 'warn', event: 'connection_refused', code: 'mllp_connection_limit', ...remote, limit: options.maxConnections });
       socket.destroy();
@@ -283,7 +339,7 @@ class MllpConnection {
     this.socket.on('error', (error: NodeJS.ErrnoException) => {
       this.log('warn', 'socket_error', { errorName: error.code ?? error.name });
     });
-    this.log('info', 'connection_opened', {});
+    this.log('info', 'connection_opened', this.socket instanceof tls.TLSSocket ? tlsDetails(this.socket) : {});
   }
 
   /** Stop reading, drop frames not yet started, and close once the message in hand is answered. */
@@ -502,6 +558,46 @@ class MllpConnection {
       ...details,
     });
   }
+}
+
+function createTlsServer(settings: MllpTlsOptions): tls.Server {
+  return tls.createServer({
+    allowHalfOpen: true,
+    cert: settings.cert,
+    key: settings.key,
+    ...(settings.ca !== undefined ? { ca: settings.ca } : {}),
+    // Ask for a certificate whenever a CA is configured. The verdict is ours, on 'secureConnection'
+    // (see createMllpServer): node's own rejectUnauthorized closes the socket without saying why,
+    // and an operator needs the why (no certificate, or which verification error).
+    requestCert: settings.requireClientCert || settings.ca !== undefined,
+    rejectUnauthorized: false,
+    minVersion: settings.minVersion,
+    handshakeTimeout: settings.handshakeTimeoutMs,
+  });
+}
+
+function tlsDetails(socket: tls.TLSSocket): Pick<MllpLogEvent, 'tlsProtocol' | 'clientCertificate'> {
+  const protocol = socket.getProtocol();
+  const peer = socket.authorized ? socket.getPeerCertificate() : undefined;
+  const commonName = peer?.subject?.CN;
+  return {
+    ...(protocol !== null ? { tlsProtocol: protocol } : {}),
+    ...(typeof commonName === 'string' && commonName !== '' ? { clientCertificate: commonName } : {}),
+  };
+}
+
+/** OpenSSL's error codes, said as what the operator should look at. */
+export function describeHandshakeFailure(error: Pick<NodeJS.ErrnoException, 'code' | 'message'>): string {
+  const code = `${error.code ?? ''} ${error.message}`;
+  if (/PEER_DID_NOT_RETURN_A_CERTIFICATE|CERTIFICATE_REQUIRED/i.test(code)) return 'the sender presented no client certificate (mutual TLS is required)';
+  if (/CERT_HAS_EXPIRED|CERT_NOT_YET_VALID/i.test(code)) return 'the client certificate has expired or is not valid yet';
+  if (/CERTIFICATE_VERIFY_FAILED|UNKNOWN_CA|UNABLE_TO_|SELF_SIGNED|unable to get|self.signed|CERT_/i.test(code)) return 'the client certificate is not signed by the configured CA (it does not verify against mllp.tls.caFile)';
+  if (/WRONG_VERSION_NUMBER|HTTP_REQUEST|UNKNOWN_PROTOCOL|PACKET_LENGTH_TOO_LONG|RECORD_LAYER/i.test(code)) return 'the sender does not speak TLS (plain MLLP sent to a TLS listener?)';
+  if (/UNSUPPORTED_PROTOCOL|PROTOCOL_VERSION|VERSION_TOO_LOW/i.test(code)) return 'no TLS version in common (mllp.tls.minVersion)';
+  if (/NO_SHARED_CIPHER|HANDSHAKE_FAILURE/i.test(code)) return 'no cipher suite in common';
+  if (/ETIMEDOUT|timed out|timeout/i.test(code)) return 'the handshake did not complete within mllp.tls.handshakeTimeoutMs';
+  if (/ECONNRESET|socket hang up|EPIPE/i.test(code)) return 'the sender closed the connection during the handshake';
+  return 'the TLS handshake failed';
 }
 
 /** A throwing log sink must not take a connection down with it. */
