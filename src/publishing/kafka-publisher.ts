@@ -34,23 +34,53 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
       { retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 2_000 } },
     ),
   );
-  const producer: Producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-  });
   let connected = false;
   // kafkajs reports no disconnect while it retries a dead broker: a failed publish marks us
   // unready until the next one succeeds.
   let lastPublishFailed = false;
-  producer.on(producer.events.CONNECT, () => {
-    connected = true;
-    options.log.info('kafka_connected', { brokers: options.brokers.join(',') });
-  });
-  producer.on(producer.events.DISCONNECT, () => {
-    connected = false;
-    options.log.warn('kafka_disconnected', {});
-  });
+
+  function openProducer(): Producer {
+    const created = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    created.on(created.events.CONNECT, () => {
+      if (created !== producer) return;
+      connected = true;
+      options.log.info('kafka_connected', { brokers: options.brokers.join(',') });
+    });
+    created.on(created.events.DISCONNECT, () => {
+      if (created !== producer) return;
+      connected = false;
+      options.log.warn('kafka_disconnected', {});
+    });
+    return created;
+  }
+  let producer: Producer = openProducer();
+
+  /*
+   * After a send that failed or timed out, the next send goes through a new producer (a new
+   * producer id). kafkajs rolls its idempotence sequence numbers back when a produce request fails,
+   * even one the broker did write before the connection dropped; the next, different batch then
+   * reuses those numbers, the broker takes it for a retry of the written one and answers success
+   * without writing it: acknowledged records silently lost (seen in faults-broker-restart.test.ts).
+   * A new producer id starts a new sequence, so nothing is mistaken for a duplicate; records of the
+   * failed send that did land are duplicates with identical ids, which consumers drop.
+   */
+  let producerSuspect = false;
+  let previousSendSettled = true;
+  let previousSend: Promise<void> = Promise.resolve();
+
+  async function renewProducer(): Promise<void> {
+    // The old session's request may still be retrying: let it finish first (bounded), so two
+    // sessions never write side by side.
+    let waited: NodeJS.Timeout | undefined;
+    await Promise.race([previousSend, new Promise((resolve) => (waited = setTimeout(resolve, 30_000)))]);
+    clearTimeout(waited);
+    const old = producer;
+    producer = openProducer();
+    await old.disconnect().catch(() => undefined);
+    await producer.connect();
+    producerSuspect = false;
+    options.log.info('kafka_producer_renewed', { reason: 'previous send failed or timed out' });
+  }
 
   async function ensureTopics(admin: Admin, topics: readonly string[]): Promise<void> {
     const existing = new Set(await admin.listTopics());
@@ -79,12 +109,26 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
         list.push({ key: record.key, value: record.value, headers: record.headers as IHeaders });
       }
       try {
-        await producer.sendBatch({
+        // A send still unsettled here lost the queue's deadline race: its outcome is unknown.
+        if (producerSuspect || !previousSendSettled) await renewProducer();
+        previousSendSettled = false;
+        const attempt = producer.sendBatch({
           acks: -1,
           timeout: timeoutMs,
           topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
         });
+        previousSend = attempt.then(
+          () => {
+            previousSendSettled = true;
+          },
+          () => {
+            previousSendSettled = true;
+            producerSuspect = true;
+          },
+        );
+        await attempt;
       } catch (error) {
+        producerSuspect = true;
         throw new GatewayError('publish_failed', error instanceof Error ? `${error.name}: ${error.message}` : undefined, { cause: error });
       }
     },
