@@ -161,6 +161,9 @@ export async function startTestFhirServer(): Promise<TestFhirServer> {
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(0, '127.0.0.1', (error?: Error) => (error ? reject(error) : resolve(s)));
   });
+  // Node closes an idle keep-alive socket after 5 s, racing a client that reuses it at that moment
+  // (ECONNRESET in a test's FHIR search); a test never idles this long.
+  server.keepAliveTimeout = 120_000;
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/fhir/R4`,
