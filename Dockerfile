@@ -8,6 +8,8 @@ COPY bin ./bin
 COPY schemas ./schemas
 COPY adapters ./adapters
 COPY src ./src
+# A named volume mounted here takes this directory's owner, so the node user can write the spool.
+RUN mkdir -p /var/lib/vitalbridge/spool && chown -R node:node /var/lib/vitalbridge
 USER node
 EXPOSE 2575 8080
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
