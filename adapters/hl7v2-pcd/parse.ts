@@ -143,11 +143,14 @@ function charsetOf(msh18: string): MessageCharset | undefined {
   }
 }
 
+/** One decoder for every message: decode() without `stream` starts afresh each call. */
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 function decodeText(bytes: Buffer, charset: MessageCharset): string {
   // Buffer's latin1 is ISO 8859-1 exactly; TextDecoder('latin1') would be windows-1252.
   if (charset === 'latin1') return bytes.toString('latin1');
   try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    return utf8Decoder.decode(bytes);
   } catch (cause) {
     throw new GatewayError('undecodable_bytes', 'The bytes are not valid UTF-8.', { cause, location: at('MSH', 18) });
   }
@@ -221,7 +224,8 @@ function decodeFrame(frame: Buffer): { text: string; delimiters: Delimiters; cha
   }
   refuseBytesOutside(bytes, msh18);
   // Devices end segments with CR (the standard), LF or CRLF; the parser wants CR.
-  const text = decodeText(bytes, charset).replace(/\r\n?|\n/g, '\r');
+  const decoded = decodeText(bytes, charset);
+  const text = decoded.includes('\n') ? decoded.replace(/\r\n?|\n/g, '\r') : decoded;
   return { text, delimiters, charset, headerLength };
 }
 
