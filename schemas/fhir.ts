@@ -19,20 +19,26 @@ export const systems = {
   issueType: 'http://hl7.org/fhir/issue-type',
 } as const;
 
+/*
+ * The patterns are exported for src/validation/fast-fhir-check.ts, the hot path's equivalent of these
+ * schemas (fast-fhir-check.test.ts holds the two to the same verdicts).
+ */
+
 /** FHIR `id`: 1-64 of [A-Za-z0-9-.]. */
-export const fhirId = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'not a FHIR id');
+export const fhirIdPattern = /^[A-Za-z0-9\-.]{1,64}$/;
+export const fhirId = z.string().regex(fhirIdPattern, 'not a FHIR id');
 
 /** FHIR dateTime with seconds: a full instant must carry a zone so consumers never guess it. */
-export const fhirDateTime = z
-  .string()
-  .regex(
-    /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{1,9})?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00))$/,
-    'not a FHIR dateTime with time zone',
-  );
+export const fhirDateTimePattern =
+  /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{1,9})?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00))$/;
+export const fhirDateTime = z.string().regex(fhirDateTimePattern, 'not a FHIR dateTime with time zone');
 
-const fhirString = z.string().min(1).regex(/^[\s\S]*\S[\s\S]*$/, 'blank string');
-const fhirCode = z.string().regex(/^[^\s]+( [^\s]+)*$/, 'not a FHIR code');
-const fhirUri = z.string().regex(/^\S+$/, 'not a FHIR uri');
+export const fhirStringPattern = /^[\s\S]*\S[\s\S]*$/;
+export const fhirCodePattern = /^[^\s]+( [^\s]+)*$/;
+export const fhirUriPattern = /^\S+$/;
+const fhirString = z.string().min(1).regex(fhirStringPattern, 'blank string');
+const fhirCode = z.string().regex(fhirCodePattern, 'not a FHIR code');
+const fhirUri = z.string().regex(fhirUriPattern, 'not a FHIR uri');
 
 export const coding = z.strictObject({
   system: fhirUri,
@@ -63,9 +69,10 @@ export const identifier = z.strictObject({
 });
 export type Identifier = z.infer<typeof identifier>;
 
+export const referencePattern = /^(Device|Patient|Location|Observation)\/[A-Za-z0-9\-.]{1,64}$/;
 export const reference = z
   .strictObject({
-    reference: z.string().regex(/^(Device|Patient|Location|Observation)\/[A-Za-z0-9\-.]{1,64}$/).optional(),
+    reference: z.string().regex(referencePattern).optional(),
     type: z.enum(['Device', 'Patient', 'Location']).optional(),
     identifier: identifier.optional(),
     display: fhirString.optional(),

@@ -25,9 +25,28 @@ import {
 } from '../../src/fhir/index.ts';
 import type { CodedElement, EntityIdentifier, ObservationRow } from './parse.ts';
 
+const containmentPattern = /^\d+(\.\d+){3,}$/;
+
+/**
+ * OBX-4 strings seen lately and what they parse to: the tree asks up to six times per row, and
+ * devices send the same few paths in every message (regex + split + map was 3-4% of the pipeline).
+ * Bounded: cleared when full. The arrays are shared, hence frozen.
+ */
+const recentContainments = new Map<string, readonly number[] | null>();
+const recentContainmentsMax = 4096;
+
 /** OBX-4 as numbers when it is a containment path (at least four parts, MDS from 1), else undefined. */
 export function containmentOf(subId: string): readonly number[] | undefined {
-  if (!/^\d+(\.\d+){3,}$/.test(subId)) return undefined;
+  const known = recentContainments.get(subId);
+  if (known !== undefined) return known ?? undefined;
+  const levels = parseContainment(subId);
+  if (recentContainments.size >= recentContainmentsMax) recentContainments.clear();
+  recentContainments.set(subId, levels === undefined ? null : Object.freeze(levels));
+  return levels;
+}
+
+function parseContainment(subId: string): number[] | undefined {
+  if (!containmentPattern.test(subId)) return undefined;
   const levels = subId.split('.').map(Number);
   return levels[0]! >= 1 ? levels : undefined;
 }
@@ -62,11 +81,13 @@ export const isMdc = (codingSystem: string) => codingSystem.toUpperCase() === 'M
 
 /** An MDC triplet's code10 and reference id. */
 export function mdcPart(identifier: string, text: string): Pick<CodeRef, 'mdcCode' | 'refId'> {
-  return {
-    ...(/^\d+$/.test(identifier) ? { mdcCode: Number(identifier) } : {}),
-    ...(text !== '' ? { refId: text } : {}),
-  };
+  // Built member by member, not with spreads of temporary objects (3.5% of the pipeline).
+  const part: { mdcCode?: number; refId?: string } = {};
+  if (digitsPattern.test(identifier)) part.mdcCode = Number(identifier);
+  if (text !== '') part.refId = text;
+  return part;
 }
+const digitsPattern = /^\d+$/;
 
 /** OBX-3 as a code: the MDC triplet (first or alternate) and any other triplet as a local code, kept as sent. */
 export function codeRefOf(code: CodedElement): CodeRef {

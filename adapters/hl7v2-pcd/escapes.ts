@@ -80,6 +80,18 @@ export interface MaskedMessage {
   restore(value: string): string;
 }
 
+/** Escape-sequence patterns by escape character, compiled once each rather than per message (replace() resets lastIndex, so sharing is safe). */
+const sequencePatterns = new Map<string, RegExp>();
+function sequencePatternFor(escapeCharacter: string): RegExp {
+  let pattern = sequencePatterns.get(escapeCharacter);
+  if (pattern === undefined) {
+    const escape = regexLiteral(escapeCharacter);
+    pattern = new RegExp(`${escape}([A-Za-z0-9.+\\-]+)${escape}|${escape}`, 'g');
+    sequencePatterns.set(escapeCharacter, pattern);
+  }
+  return pattern;
+}
+
 /**
  * Masks every escape sequence from `start` on (the caller starts after MSH-2, which declares the
  * escape character and must reach the library unchanged). A sequence is the escape character, one or
@@ -89,8 +101,7 @@ export function maskEscapes(text: string, start: number, delimiters: Delimiters,
   if (anyToken.test(text)) {
     throw new GatewayError('hl7_unparseable', 'The message contains Unicode private-use characters U+F0000..U+FFFFD.');
   }
-  const escape = regexLiteral(delimiters.escape);
-  const sequence = new RegExp(`${escape}([A-Za-z0-9.+\\-]+)${escape}|${escape}`, 'g');
+  const sequence = sequencePatternFor(delimiters.escape);
   const replacements: string[] = [];
   const masked = text.slice(start).replace(sequence, (match: string, body: string | undefined) => {
     if (firstToken + replacements.length > lastToken) {

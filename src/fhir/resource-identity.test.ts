@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fhirId } from '../../schemas/fhir.ts';
 import { parseDecimal } from './decimal.ts';
@@ -74,5 +76,32 @@ describe('parseDecimal', () => {
     for (const text of ['', '9x8', '1e3', '0x10', '1,5', '.', '-', '1.2.3', 'NaN', 'Infinity', '9'.repeat(400)]) {
       expect(parseDecimal(text), text).toBeUndefined();
     }
+  });
+});
+
+describe('nameBasedUuid against a reference implementation (createHash, bits set on the bytes)', () => {
+  function reference(name: string, namespace: string): string {
+    const hash = createHash('sha1').update(Buffer.from(namespace.replaceAll('-', ''), 'hex')).update(name, 'utf8').digest();
+    const bytes = hash.subarray(0, 16);
+    bytes[6] = (bytes[6]! & 0x0f) | 0x50;
+    bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+    const hex = bytes.toString('hex');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  }
+
+  it('gives the same UUID for any name (including non-ASCII) and namespace', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 200 }), fc.uuid(), (name, namespace) => {
+        expect(nameBasedUuid(name, namespace)).toBe(reference(name, namespace));
+        expect(nameBasedUuid(name)).toBe(reference(name, 'e2f077e6-09f9-4134-831d-064ebf517c40'));
+      }),
+      { numRuns: 5_000, seed: 6 },
+    );
+  });
+
+  it('gives a device the same id from the recent-ids cache as freshly hashed', () => {
+    const first = deviceResourceId('ABCDEF0123456789', '1.1.0.0');
+    expect(deviceResourceId('ABCDEF0123456789', '1.1.0.0')).toBe(first);
+    expect(first).toBe(reference(JSON.stringify(['Device', 'ABCDEF0123456789', '1.1.0.0']), 'e2f077e6-09f9-4134-831d-064ebf517c40'));
   });
 });

@@ -237,8 +237,16 @@ export function createActivityTracker(options: ActivityTrackerOptions) {
       at: Date;
       deviceId?: string;
     }): void {
-      const observations = event.resources.filter(({ resource }) => resource.resourceType === 'Observation').length;
-      for (const { resource } of event.resources) metrics.resourcesPublished.inc({ resource_type: resource.resourceType === 'Device' ? 'Device' : 'Observation' });
+      // One counter update per resource type, not per resource (prom-client hashes the labels on every inc).
+      let devices = 0;
+      let observations = 0;
+      for (const { resource } of event.resources) {
+        if (resource.resourceType === 'Device') devices += 1;
+        else if (resource.resourceType === 'Observation') observations += 1;
+      }
+      // As before: every resource that is not a Device counts under resource_type="Observation".
+      if (devices > 0) metrics.resourcesPublished.inc({ resource_type: 'Device' }, devices);
+      if (event.resources.length > devices) metrics.resourcesPublished.inc({ resource_type: 'Observation' }, event.resources.length - devices);
       if (observations > 0) metrics.observationsPublished.inc({ adapter: event.adapter }, observations);
       metrics.endToEndLatency.observe({ adapter: event.adapter }, Math.max(0, event.at.getTime() - event.receivedAt.getTime()) / 1000);
       totals.messagesPublished += 1;
@@ -250,7 +258,13 @@ export function createActivityTracker(options: ActivityTrackerOptions) {
 
       const byDevice = new Map<string, NormalizedResource[]>();
       if (event.deviceId !== undefined) byDevice.set(event.deviceId, [...event.resources]);
-      else for (const item of event.resources) byDevice.set(item.key, [...(byDevice.get(item.key) ?? []), item]);
+      else {
+        for (const item of event.resources) {
+          const group = byDevice.get(item.key);
+          if (group === undefined) byDevice.set(item.key, [item]);
+          else group.push(item); // not a copy per resource
+        }
+      }
       for (const [id, resources] of byDevice) {
         const entry = deviceEntry(id, event.adapter, event.transport, event.at);
         const count = resources.filter(({ resource }) => resource.resourceType === 'Observation').length;
