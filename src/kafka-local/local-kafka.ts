@@ -13,6 +13,7 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Kafka } from 'kafkajs';
 import { kafkaClientConfig, type KafkaSecurity } from '../publishing/kafka-client-config.ts';
+import { freePort } from '../transports/free-port.ts';
 
 export const KAFKA_VERSION = '3.9.1';
 
@@ -581,19 +582,6 @@ function portIsFree(port: number): Promise<boolean> {
     server.unref();
     server.once('error', () => resolve(false));
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('could not find a free port'))));
-    });
   });
 }
 

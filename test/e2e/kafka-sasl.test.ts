@@ -5,7 +5,7 @@
  * kafkaClientConfig(), configured from the kafka.sasl section or the KAFKA_SASL_* environment.
  */
 import { spawn } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isGatewayError } from '../../src/errors/catalogue.ts';
 import { readAcknowledgement } from '../../src/hl7/read-ack.ts';
@@ -14,6 +14,7 @@ import { MllpClient } from '../../src/transports/mllp/client.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
 import { readAll } from '../support/kafka.ts';
 import { pcd01Message } from '../support/messages.ts';
+import { freePort } from '../../src/transports/free-port.ts';
 
 const users = {
   broker: { username: 'broker-admin', password: 'broker-admin-secret-1' },
@@ -152,11 +153,3 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no free port'))));
-    });
-  });
-}

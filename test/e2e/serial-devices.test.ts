@@ -8,7 +8,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +20,7 @@ import { startTestGateway, type TestGateway } from '../support/gateway-harness.t
 import { kafkaBrokers, readAll, type KafkaRecord } from '../support/kafka.ts';
 import { assertSocatInstalled } from '../support/socat.ts';
 import { testLineAdapter } from '../support/test-line-adapter.ts';
+import { freePort } from '../../src/transports/free-port.ts';
 
 const registered = adapters.filter((adapter) => adapter.transport === 'byte-stream');
 const deviceAdapters: readonly AnyAdapter[] = registered.length > 0 ? registered : [testLineAdapter];
@@ -69,14 +69,6 @@ async function kill(simulator: Simulator): Promise<void> {
   simulators.delete(simulator);
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 let gw: TestGateway;
 const ptyLink = (adapter: AnyAdapter) => join(dir, adapter.name);

@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import { MllpClient } from '../../src/transports/mllp/client.ts';
 import { observationTime, readDelivered, waitFor } from '../support/delivery-check.ts';
 import { kafkaBrokers, uniqueTopicPrefix } from '../support/kafka.ts';
 import { pcd01Message } from '../support/messages.ts';
+import { freePort } from '../../src/transports/free-port.ts';
 
 const bin = new URL('../../bin/vitalbridge.js', import.meta.url).pathname;
 const children: ChildProcess[] = [];
@@ -28,14 +28,6 @@ afterAll(async () => {
   if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 interface GatewayProcess {
   readonly child: ChildProcess;

@@ -9,11 +9,11 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { devicesSchema } from '../../src/http/routes.ts';
+import { freePort } from '../../src/transports/free-port.ts';
 
 const bin = new URL('../../bin/vitalbridge.js', import.meta.url).pathname;
 const repoRoot = new URL('../../', import.meta.url).pathname;
@@ -133,18 +133,6 @@ export function killWhenWeDie(pid: number): () => void {
   return () => watchdog.kill('SIGKILL');
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no free port'))));
-    });
-  });
-}
 
 /** Fails (never skips) with what is missing when the mount-namespace mechanism cannot work here. */
 export function assertMountNamespaceAvailable(): void {

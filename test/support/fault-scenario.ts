@@ -5,7 +5,9 @@
  */
 import { join } from 'node:path';
 import { AckedLedger, formatReport, readTopicToEnd, type LedgerReport } from './acked-ledger.ts';
-import { freePort, type ChildGateway } from './child-gateway.ts';
+import { expect } from 'vitest';
+import { freePort } from '../../src/transports/free-port.ts';
+import type { ChildGateway } from './child-gateway.ts';
 import { formatSerialReport, serialLedger, type SerialDeviceReport } from './serial-ledger.ts';
 import { startSimulator, type SimulatorProcess } from './simulator-process.ts';
 
@@ -108,4 +110,19 @@ export async function finalCheck(label: string, gateway: ChildGateway, brokers: 
   const text = `${formatReport(label, mllp)}\n${formatSerialReport(serial)}`;
   console.log(text);
   return { mllp, serial, text };
+}
+
+/**
+ * The promise every fault test checks: no positively acknowledged MLLP message and no accepted
+ * serial frame is missing from Kafka, and every duplicate is identical (same key, same value).
+ */
+export function expectNothingAcknowledgedLost(check: FinalCheck): void {
+  expect(check.mllp.missing).toEqual([]);
+  for (const duplicate of check.mllp.duplicates) expect(duplicate, duplicate.resourceId).toMatchObject({ identicalKey: true, identicalValue: true });
+  for (const device of check.serial) {
+    expect(device.accepted, device.device).toBeGreaterThan(5);
+    expect(device.acceptedMissing, device.device).toEqual([]);
+    expect(device.publishedMissing, device.device).toEqual([]);
+    expect(device.differingDuplicates, device.device).toBe(0);
+  }
 }
