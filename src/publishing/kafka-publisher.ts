@@ -23,6 +23,8 @@ export interface KafkaPublisherOptions {
   readonly maxBatchBytes?: number;
   /** TLS and SASL (config kafka.ssl / kafka.sasl); absent: PLAINTEXT. */
   readonly security?: KafkaSecurity;
+  /** How long kafkajs waits for one request's response (kafkajs default 30 s); tests shorten it. */
+  readonly requestTimeoutMs?: number;
   readonly log: Logger;
 }
 
@@ -31,7 +33,10 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
     kafkaClientConfig(
       { brokers: options.brokers, clientId: options.clientId, connectTimeoutMs: options.connectTimeoutMs, security: options.security },
       // kafkajs retries a failed request itself; keep that short so our publish deadline decides.
-      { retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 2_000 } },
+      {
+        retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 2_000 },
+        ...(options.requestTimeoutMs !== undefined ? { requestTimeout: options.requestTimeoutMs } : {}),
+      },
     ),
   );
   let connected = false;

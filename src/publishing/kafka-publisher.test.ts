@@ -1,0 +1,75 @@
+/**
+ * A send that kafkajs gives up on although the broker writes it later must not cost the next,
+ * different send its records. kafkajs 2.2.4 rolls its idempotence sequence numbers back on a failed
+ * request, so the next batch reuses them and the broker drops it as a duplicate of the written one,
+ * answering success. The broker here is our own, frozen with SIGSTOP so the first send fails.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readAll, uniqueTopicPrefix } from '../../test/support/kafka.ts';
+import { GatewayError } from '../errors/catalogue.ts';
+import { startLocalKafka, type LocalKafka } from '../kafka-local/local-kafka.ts';
+import { createLogger } from '../observability/log.ts';
+import { createKafkaPublisher } from './kafka-publisher.ts';
+import type { OutboundRecord, Publisher } from './publisher.ts';
+
+const topic = `${uniqueTopicPrefix('publisher-renew')}.records`;
+/** Three records, like one small message: the same count as the failed send, so the sequence ranges collide. */
+const message = (label: string): OutboundRecord[] =>
+  [0, 1, 2].map((n) => ({ topic, key: 'device-1', value: JSON.stringify({ label, n }), headers: { 'trace-id': label } }));
+
+let broker: LocalKafka;
+let publisher: Publisher;
+
+beforeAll(async () => {
+  broker = await startLocalKafka({ heapMb: 384 });
+  publisher = createKafkaPublisher({
+    brokers: broker.brokers,
+    clientId: 'publisher-renew-test',
+    createTopics: true,
+    topicPartitions: 1,
+    replicationFactor: 1,
+    connectTimeoutMs: 3_000,
+    requestTimeoutMs: 1_000,
+    log: createLogger({ level: 'error', write: () => undefined }),
+  });
+  await publisher.start([topic]);
+}, 120_000);
+
+afterAll(async () => {
+  broker?.resume();
+  await publisher?.stop();
+  await broker?.stop();
+}, 60_000);
+
+describe('kafka publisher after a failed send', () => {
+  it('writes the next send although the failed one reached the broker with the same sequence numbers', async () => {
+    await publisher.publish(message('before'), { timeoutMs: 20_000 });
+
+    await broker.pause();
+    const outcome = await publisher.publish(message('failed'), { timeoutMs: 20_000 }).then(
+      () => 'acknowledged',
+      (error: unknown) => (error instanceof GatewayError ? error.code : String(error)),
+    );
+    broker.resume();
+    expect(outcome).toMatch(/^publish_(failed|timeout)$/);
+
+    // The first sends after the thaw may still fail while the broker catches up; the sender resends.
+    let after = 'not sent';
+    for (let attempt = 0; attempt < 10 && after !== 'acknowledged'; attempt += 1) {
+      after = await publisher.publish(message('after'), { timeoutMs: 20_000 }).then(
+        () => 'acknowledged',
+        (error: unknown) => (error instanceof GatewayError ? error.code : String(error)),
+      );
+    }
+    expect(after).toBe('acknowledged');
+
+    const records = await readAll(broker.brokers, topic, {
+      expected: 6,
+      timeoutMs: 20_000,
+      where: (record) => record.headers['trace-id'] !== 'failed',
+    });
+    const labels = records.map((record) => (JSON.parse(record.value) as { label: string; n: number }).label);
+    expect(labels.filter((label) => label === 'before')).toHaveLength(3);
+    expect(labels.filter((label) => label === 'after')).toHaveLength(3);
+  }, 120_000);
+});
