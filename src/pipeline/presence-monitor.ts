@@ -25,6 +25,7 @@ import type { NormalizedResource } from '../adapter-kit/define-adapter.ts';
 import type { ActivityTracker } from '../observability/activity-tracker.ts';
 import type { Logger } from '../observability/log.ts';
 import type { OutboundRecord, Publisher } from '../publishing/publisher.ts';
+import { finishWithin } from '../transports/stream/index.ts';
 import { buildDeviceEventRecord } from './device-events.ts';
 import { BoundedQueue, type DeviceState, type DeviceStateChange, type DeviceStatus } from './device-state.ts';
 import { buildResourceRecords } from './records.ts';
@@ -238,11 +239,7 @@ export function createPresenceMonitor(deps: PresenceMonitorDeps): PresenceMonito
       timer = undefined;
       const graceMs = options?.graceMs ?? 2_000;
       if (draining === undefined && queue.length > 0) draining = drain();
-      if (draining !== undefined) {
-        let deadline: NodeJS.Timeout | undefined;
-        await Promise.race([draining, new Promise<void>((resolve) => (deadline = setTimeout(resolve, graceMs)))]);
-        clearTimeout(deadline);
-      }
+      if (draining !== undefined) await finishWithin(draining, graceMs);
       if (queue.length > 0) log.error('presence_records_lost', { records: queue.clear().length, detail: 'Kafka did not take them before shutdown' });
     },
     states: () => presences,

@@ -11,6 +11,7 @@
  */
 import { GatewayError } from '../errors/catalogue.ts';
 import type { OutboundRecord } from './publisher.ts';
+import { finishWithin } from '../transports/stream/index.ts';
 
 export interface CoalescingQueueOptions {
   /** How long the first queued call waits for others when no send is in flight (0: send at once). */
@@ -98,15 +99,9 @@ export function createCoalescingQueue(options: CoalescingQueueOptions): Coalesci
       timeoutMs = Math.max(timeoutMs, call.timeoutMs);
       for (const record of call.records) records.push(record);
     }
-    const send = options.send(records, timeoutMs);
-    // Each caller has its own deadline; this one only stops a hung send from holding the queue.
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
     try {
-      const outcome = await Promise.race([send, deadline]);
-      if (outcome === 'timeout') {
+      // Each caller has its own deadline; this one only stops a hung send from holding the queue.
+      if (!(await finishWithin(options.send(records, timeoutMs), timeoutMs))) {
         options.onOutcome(true);
         const error = new GatewayError('publish_timeout', `No acknowledgement within ${timeoutMs} ms.`);
         for (const call of batch) settle(call, error);
@@ -121,10 +116,6 @@ export function createCoalescingQueue(options: CoalescingQueueOptions): Coalesci
           ? error
           : new GatewayError('publish_failed', error instanceof Error ? `${error.name}: ${error.message}` : undefined, { cause: error });
       for (const call of batch) settle(call, failure);
-    } finally {
-      clearTimeout(timer);
-      // A send that lost the race must not surface later as an unhandled rejection.
-      send.catch(() => undefined);
     }
   }
 

@@ -9,6 +9,7 @@ import type { Logger } from '../observability/log.ts';
 import { createCoalescingQueue } from './coalescing-queue.ts';
 import type { OutboundRecord, Publisher } from './publisher.ts';
 import { kafkaClientConfig, type KafkaSecurity } from './kafka-client-config.ts';
+import { finishWithin } from '../transports/stream/index.ts';
 
 export interface KafkaPublisherOptions {
   readonly brokers: readonly string[];
@@ -76,9 +77,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
   async function renewProducer(): Promise<void> {
     // The old session's request may still be retrying: let it finish first (bounded), so two
     // sessions never write side by side.
-    let waited: NodeJS.Timeout | undefined;
-    await Promise.race([previousSend, new Promise((resolve) => (waited = setTimeout(resolve, 30_000)))]);
-    clearTimeout(waited);
+    await finishWithin(previousSend, 30_000);
     const old = producer;
     producer = openProducer();
     await old.disconnect().catch(() => undefined);

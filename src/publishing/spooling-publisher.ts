@@ -13,7 +13,7 @@ import { GatewayError, isGatewayError } from '../errors/catalogue.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { errnoOf, openSpool, type Spool, type SpooledBatch, type SpoolOptions } from '../spool/spool.ts';
-import { backoffDelay, sleep } from '../transports/stream/index.ts';
+import { backoffDelay, finishWithin, sleep } from '../transports/stream/index.ts';
 import type { GatewayConfig } from '../../schemas/config.ts';
 import type { Publisher } from './publisher.ts';
 
@@ -138,7 +138,7 @@ export function createSpoolingPublisher(options: SpoolingPublisherOptions): Publ
       // Try Kafka once in the foreground so a healthy start behaves exactly like ack: kafka (topics
       // exist before the first message); if it is down, keep accepting into the spool.
       starter = startKafka(topics);
-      await Promise.race([starter, sleep(1_000, stopDrainer.signal)]);
+      await finishWithin(starter, 1_000);
       drainer = drain(opened);
     },
 
@@ -167,10 +167,7 @@ export function createSpoolingPublisher(options: SpoolingPublisherOptions): Publ
         while (kafkaStarted && open.status().pendingRecords > 0 && Date.now() < deadline) await sleep(50, new AbortController().signal);
         stopDrainer.abort();
         const remaining = Math.max(0, deadline - Date.now());
-        // The deadline timer is cancelled once the drainer has stopped, or it would hold the process open.
-        const deadlineTimer = new AbortController();
-        await Promise.race([Promise.all([drainer, starter]), sleep(remaining, deadlineTimer.signal)]);
-        deadlineTimer.abort();
+        await finishWithin(Promise.all([drainer, starter]), remaining);
         const left = open.status().pendingRecords;
         if (left > 0) log.warn('spool_left_on_disk', { pendingRecords: left, bytes: open.status().bytes, dir: settings.dir });
         else log.info('spool_drained', { dir: settings.dir });

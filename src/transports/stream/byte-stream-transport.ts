@@ -147,6 +147,25 @@ export class ReconnectingTransport extends EventEmitter<ByteStreamTransportEvent
   }
 }
 
+/**
+ * Waits for `work`, at most `ms`: true when it finished in time, false at the deadline. Rejects
+ * when `work` rejects in time; a rejection after the deadline is dropped. Leaves no timer behind,
+ * so a finished wait never holds the process open.
+ */
+export async function finishWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const finished = work.then(() => true);
+  const deadline = new Promise<false>((resolve) => {
+    timer = setTimeout(resolve, ms, false);
+  });
+  try {
+    return await Promise.race([finished, deadline]);
+  } finally {
+    clearTimeout(timer);
+    finished.catch(() => undefined);
+  }
+}
+
 /** Resolves after `ms`, or at once when the signal aborts. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();

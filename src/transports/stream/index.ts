@@ -5,7 +5,7 @@ import { serialConnector, type SerialTransportSettings } from './serial-connecto
 import { tcpClientConnector, tcpServerConnector, type TcpClientTransportSettings, type TcpServerTransportSettings } from './tcp-connectors.ts';
 
 export type { ByteStreamTransport, ByteStreamTransportEvents, Connector, Link } from './byte-stream-transport.ts';
-export { ReconnectingTransport, sleep } from './byte-stream-transport.ts';
+export { finishWithin, ReconnectingTransport, sleep } from './byte-stream-transport.ts';
 export { backoffDelay, defaultBackoff, type BackoffSettings } from './backoff.ts';
 export type { SerialTransportSettings } from './serial-connector.ts';
 export type { TcpClientTransportSettings, TcpServerTransportSettings } from './tcp-connectors.ts';
