@@ -4,42 +4,20 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../src/transports/free-port.ts';
+import { runCli as run, vitalbridgeBin } from './support/cli.ts';
 import { kafkaBrokers } from './support/kafka.ts';
 
-const bin = new URL('../bin/vitalbridge.js', import.meta.url).pathname;
 const started: ChildProcess[] = [];
 
 afterAll(() => {
   for (const child of started) child.kill('SIGTERM');
 });
 
-function run(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 describe('vitalbridge CLI', () => {
   it.each(['start', 'send', 'tail', 'simulate', 'replay', 'check-config', 'kafka-local'])('%s --help prints usage and exits 0', async (command) => {
@@ -79,7 +57,7 @@ describe('vitalbridge CLI', () => {
   it('start + send + tail: the example monitor message comes back from Kafka as FHIR', async () => {
     const brokers = kafkaBrokers().join(',');
     const [mllpPort, httpPort] = [await freePort(), await freePort()];
-    const gateway = spawn(process.execPath, [bin, 'start'], {
+    const gateway = spawn(process.execPath, [vitalbridgeBin, 'start'], {
       env: { ...process.env, KAFKA_BROKERS: brokers, MLLP_PORT: String(mllpPort), HTTP_PORT: String(httpPort), MLLP_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1' },
     });
     started.push(gateway);

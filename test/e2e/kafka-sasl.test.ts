@@ -4,7 +4,6 @@
  * The gateway's producer and admin, the test reader and `vitalbridge tail` all connect through
  * kafkaClientConfig(), configured from the kafka.sasl section or the KAFKA_SASL_* environment.
  */
-import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isGatewayError } from '../../src/errors/catalogue.ts';
@@ -15,13 +14,15 @@ import { startTestGateway, type TestGateway } from '../support/gateway-harness.t
 import { readAll } from '../support/kafka.ts';
 import { pcd01Message } from '../support/messages.ts';
 import { freePort } from '../../src/transports/free-port.ts';
+import { runCli } from '../support/cli.ts';
 
 const users = {
   broker: { username: 'broker-admin', password: 'broker-admin-secret-1' },
   gateway: { username: 'vitalbridge', password: 'gateway-right-secret-2' },
 };
 const WRONG_PASSWORD = 'gateway-wrong-secret-3';
-const bin = new URL('../../bin/vitalbridge.js', import.meta.url).pathname;
+/** The CLI with no KAFKA_BROKERS from the outer environment: each test names its broker. */
+const run = (args: string[], env: Record<string, string>) => runCli(args, { KAFKA_BROKERS: '', ...env }, 40_000);
 
 let broker: LocalKafka;
 const gateways: TestGateway[] = [];
@@ -127,20 +128,6 @@ describe('Kafka over SASL (real broker, SASL_PLAINTEXT listener)', () => {
   }, 90_000);
 });
 
-function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, KAFKA_BROKERS: '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -6,7 +6,6 @@
  * client certificate and an untrusted one are refused before anything is acknowledged, and each
  * refusal is logged with mllp_tls_handshake_failed and a reason, and counted.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { copyFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -20,8 +19,9 @@ import { generateTestPki, type CertificateFiles, type TestPki } from '../support
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
 import { kafkaBrokers, readAll } from '../support/kafka.ts';
 import { pcd01Message } from '../support/messages.ts';
+import { runCli } from '../support/cli.ts';
 
-const bin = new URL('../../bin/vitalbridge.js', import.meta.url).pathname;
+const run = (args: string[], env: Record<string, string> = {}) => runCli(args, env, 40_000);
 const example = new URL('../../examples/philips-monitor.hl7', import.meta.url).pathname;
 
 let pki: TestPki;
@@ -224,17 +224,3 @@ describe('mllp.tls configuration is checked before anything opens', () => {
   });
 });
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
