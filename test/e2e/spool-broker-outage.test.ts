@@ -5,7 +5,7 @@
  * Uses a broker of its own, since it stops it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import { startTestGateway, type TestGateway } from '../support/gateway-harness.t
 import { pcd01Message } from '../support/messages.ts';
 import { readAll } from '../support/kafka.ts';
 import { testLineAdapter } from '../support/test-line-adapter.ts';
+import { freePort } from '../../src/transports/free-port.ts';
 
 let broker: LocalKafka;
 let gw: TestGateway;
@@ -142,12 +143,7 @@ describe('delivery.ack: spool through a Kafka outage', () => {
 
   it('serial devices go through the same spool: readings that arrive while the broker is down are held on disk, not in memory, and reach Kafka after it is back', async () => {
     const serialDir = await mkdtemp(join(tmpdir(), 'vitalbridge-spool-serial-'));
-    const devicePort = await new Promise<number>((resolve) => {
-      const probe = createServer().listen(0, '127.0.0.1', () => {
-        const address = probe.address();
-        probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-      });
-    });
+    const devicePort = await freePort();
     const serial = await startTestGateway({
       brokers: broker.brokers,
       extraAdapters: [testLineAdapter],

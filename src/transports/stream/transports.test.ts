@@ -10,6 +10,7 @@ import { SerialPort } from 'serialport';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startPtyPair } from '../../../test/support/socat.ts';
 import { createByteStreamTransport, type ByteStreamTransport } from './index.ts';
+import { freePort } from '../free-port.ts';
 
 const fast = { initialDelayMs: 50, maxDelayMs: 200, multiplier: 2, jitter: 0.2 };
 const dir = mkdtempSync(join(tmpdir(), 'vb-transport-'));
@@ -105,11 +106,6 @@ function listen(port = 0): Promise<{ server: Server; port: number; sockets: Sock
   );
 }
 
-async function freePort(): Promise<number> {
-  const { server, port } = await listen();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('tcp-client transport (terminal server) over real TCP', () => {
   it('retries while the terminal server is down, connects when it is up, and reconnects after it drops the line', async () => {
