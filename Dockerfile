@@ -1,13 +1,25 @@
-# The gateway image. Runs the TypeScript sources through tsx (a runtime dependency): no build step.
+# The gateway image. Stage 1 compiles the TypeScript (npm run build); the image runs the compiled
+# JavaScript, which starts faster and uses less memory than running the sources through tsx.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY bin ./bin
+COPY scripts ./scripts
+COPY schemas ./schemas
+COPY adapters ./adapters
+COPY src ./src
+RUN npm run build
+
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# The compiled code only: with no sources beside it, bin/launcher.js always runs dist/.
 COPY bin ./bin
-COPY schemas ./schemas
-COPY adapters ./adapters
-COPY src ./src
+COPY --from=build /app/dist ./dist
 # A named volume mounted here takes this directory's owner, so the node user can write the spool.
 RUN mkdir -p /var/lib/vitalbridge/spool && chown -R node:node /var/lib/vitalbridge
 USER node

@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import { startLocalKafka, type LocalKafka } from '../src/kafka-local/local-kafka.ts';
-import { startGatewayProcess } from './lib/gateway-process.ts';
+import { ensureCompiledGateway, startGatewayProcess } from './lib/gateway-process.ts';
 import { closedLoop, openConnections, openLoop, percentiles } from './lib/mllp-load.ts';
 import { OBX_PER_MESSAGE } from './lib/pcd-message.ts';
 import { cpuSeconds, memoryMb, rssSampler } from './lib/proc-stats.ts';
@@ -26,6 +26,7 @@ const variantsSchema = z.array(
   }),
 );
 const variants = variantsSchema.parse(JSON.parse(process.env.AB_VARIANTS ?? '[{"label":"this"}]'));
+for (const variant of variants) process.stderr.write(`variant ${variant.label}: runs ${ensureCompiledGateway(variant.root)}\n`);
 const steps = (process.env.AB_STEPS ?? 'closed:64').split(',');
 const seconds = Number(process.env.AB_SECONDS ?? 12);
 const warmupMs = Number(process.env.AB_WARMUP_MS ?? 3_000);

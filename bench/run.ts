@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { startLocalKafka, KAFKA_VERSION, type LocalKafka } from '../src/kafka-local/local-kafka.ts';
-import { startGatewayProcess, type GatewayProcess } from './lib/gateway-process.ts';
+import { ensureCompiledGateway, startGatewayProcess, type GatewayProcess } from './lib/gateway-process.ts';
 import { closedLoop, openConnections, openLoop, percentiles, type LoadConnection, type LoadResult } from './lib/mllp-load.ts';
 import { OBX_PER_MESSAGE } from './lib/pcd-message.ts';
 import { runPipeline, type PipelineReport } from './lib/pipeline.ts';
@@ -43,6 +43,9 @@ const round = (x: number, digits = 0) => Number(x.toFixed(digits));
 log('pure pipeline (in-process, no sockets, no Kafka)');
 const pipeline: PipelineReport = runPipeline(quick ? 1_000 : 3_000);
 const obsPerMessage = pipeline.observationsPerMessage;
+
+log('the gateway under test: npm run build when dist/ is missing or stale');
+const gatewayCode = ensureCompiledGateway();
 
 let localKafka: LocalKafka | undefined;
 const brokers = process.env.KAFKA_BROKERS?.split(',') ?? (localKafka = await startLocalKafka({ onProgress: (l) => log(l) })).brokers;
@@ -264,6 +267,7 @@ const report = {
   mode: quick ? 'quick' : 'full',
   totalSeconds: round((Date.now() - startedAt) / 1000),
   machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version, java: javaVersion, loadAverage1m: { start: round(loadAtStart, 1), end: round(loadavg()[0] ?? 0, 1) } },
+  gatewayCode,
   broker: localKafka ? `local single-node Kafka ${KAFKA_VERSION} (KRaft, same machine, 512 MB heap)` : brokers.join(','),
   message: { kind: 'PCD-01 ORU^R01', obx: OBX_PER_MESSAGE, bytes: pipeline.messageBytes, observationsPerMessage: obsPerMessage, resourcesPerMessage: pipeline.recordsPerMessage, observationRecordBytes: pipeline.observationRecordBytes },
   saturation,
@@ -283,7 +287,7 @@ const lines: string[] = [];
 lines.push(`# Vitalbridge benchmark (${report.mode})`);
 lines.push('');
 lines.push(`${report.date} · \`${command}\` · ${report.machine.cpus} cores (${report.machine.model}), ${report.machine.memoryGb} GB · Node ${report.machine.node} · ${report.broker} · ${report.totalSeconds} s in all · load average ${report.machine.loadAverage1m.start} -> ${report.machine.loadAverage1m.end}.`);
-lines.push(`Load generator, gateway (child process, measured alone) and broker share the machine. Message: PCD-01 ORU^R01, ${OBX_PER_MESSAGE} OBX, ${pipeline.messageBytes} bytes -> ${obsPerMessage} Observations (+${pipeline.recordsPerMessage - obsPerMessage} Device); Observation record ≈ ${pipeline.observationRecordBytes} bytes.`);
+lines.push(`Load generator, gateway (child process running the ${gatewayCode}, measured alone) and broker share the machine. Message: PCD-01 ORU^R01, ${OBX_PER_MESSAGE} OBX, ${pipeline.messageBytes} bytes -> ${obsPerMessage} Observations (+${pipeline.recordsPerMessage - obsPerMessage} Device); Observation record ≈ ${pipeline.observationRecordBytes} bytes.`);
 lines.push('');
 lines.push(`## MLLP saturation (closed loop, ${seconds} s each)`);
 lines.push('');

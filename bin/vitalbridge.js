@@ -1,6 +1,14 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx, so there is no build step to drift from the code.
-import { register } from 'tsx/esm/api';
+// Runs the compiled gateway from dist/ when `npm run build` made it after the last source change,
+// otherwise the TypeScript sources through tsx (bin/launcher.js decides).
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { compiledEntry } from './launcher.js';
 
-register();
-await import('../src/cli/main.ts');
+const compiled = compiledEntry(fileURLToPath(new URL('..', import.meta.url)));
+if (compiled === undefined) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../src/cli/main.ts');
+} else {
+  await import(pathToFileURL(compiled).href);
+}

@@ -8,7 +8,18 @@ import { openSync, closeSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { compiledEntry } from '../../bin/launcher.js';
+import { build } from '../../scripts/build.ts';
 import { freePort } from '../../src/transports/free-port.ts';
+
+/**
+ * The gateway is measured as it runs in production: compiled (`npm run build`), not through tsx.
+ * Builds this checkout's dist/ when it is missing or older than the sources; says how `root` will run.
+ */
+export function ensureCompiledGateway(root = process.cwd()): 'compiled dist/' | 'sources through tsx' {
+  if (resolve(root) === resolve(process.cwd()) && compiledEntry(root) === undefined) build(root, join(root, 'dist'));
+  return compiledEntry(root) === undefined ? 'sources through tsx' : 'compiled dist/';
+}
 
 export interface GatewayProcess {
   readonly pid: number;

@@ -42,6 +42,8 @@ export interface ChildGatewayOptions {
   readonly tmpfs?: { readonly path: string; readonly sizeBytes: number };
   /** How long start() waits for /readyz; default 90 s (a loaded 2-core machine). */
   readonly readyTimeoutMs?: number;
+  /** The CLI script to run; default bin/vitalbridge.js (e.g. a compiled build's src/cli/main.js). */
+  readonly entry?: string;
 }
 
 export interface Lifetime {
@@ -185,7 +187,7 @@ export async function createChildGateway(options: ChildGatewayOptions): Promise<
       HTTP_PORT: String(httpPort),
       LOG_LEVEL: options.logLevel ?? 'info',
     };
-    const gatewayArgs = [bin, 'start', '--config', configFile];
+    const gatewayArgs = [options.entry ?? bin, 'start', '--config', configFile];
     const logFd = openSync(logFile, 'a');
     try {
       if (options.tmpfs === undefined) {

@@ -1,0 +1,3 @@
+export declare const sourceRoots: readonly string[];
+export declare const buildInfoFile: string;
+export declare function compiledEntry(root: string): string | undefined;

@@ -1,0 +1,34 @@
+/**
+ * What bin/vitalbridge.js runs: the compiled gateway in dist/ (`npm run build`) while that build is newer
+ * than every source file, else the TypeScript sources through tsx. So a build is an optimisation that can
+ * never run stale code: edit a source file and the next start runs the sources until the next build.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The folders compiled into dist/ (tsconfig.build.json includes the same). */
+export const sourceRoots = ['src', 'adapters', 'schemas'];
+/** Written last by the build; its modification time is the build's. */
+export const buildInfoFile = 'build-info.json';
+
+function newestModificationMs(dir) {
+  let newest = 0;
+  // An image may ship dist/ alone.
+  if (!existsSync(dir)) return newest;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestModificationMs(path));
+    else if (!entry.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** The compiled CLI entry when dist/ is present and up to date, else undefined. */
+export function compiledEntry(root) {
+  const entry = join(root, 'dist', 'src', 'cli', 'main.js');
+  const info = join(root, 'dist', buildInfoFile);
+  if (!existsSync(entry) || !existsSync(info)) return undefined;
+  const builtMs = statSync(info).mtimeMs;
+  const sourcesMs = Math.max(...sourceRoots.map((name) => newestModificationMs(join(root, name))));
+  return builtMs >= sourcesMs ? entry : undefined;
+}
