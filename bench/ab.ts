@@ -39,6 +39,18 @@ let localKafka: LocalKafka | undefined;
 const brokers = process.env.KAFKA_BROKERS?.split(',') ?? (localKafka = await startLocalKafka({})).brokers;
 const r = (x: number, d = 0) => Number(x.toFixed(d));
 
+/** The gateway's process/heap gauges (prom-client default metrics) in MB. */
+async function memoryBreakdown(httpPort: number): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const wanted = /^vitalbridge_process_(process_resident_memory_bytes|nodejs_heap_size_(?:used|total)_bytes|nodejs_external_memory_bytes|nodejs_heap_space_size_used_bytes\{space="(?:new|old|code|large_object)"\}) (\S+)$/;
+  const figures: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const match = wanted.exec(line);
+    if (match) figures[match[1]!.replace(/_bytes|nodejs_|process_|\{space="|"\}/g, '')] = r(Number(match[2]) / 2 ** 20);
+  }
+  return figures;
+}
+
 for (let repeat = 0; repeat < repeats; repeat += 1) {
   for (const step of steps) {
     const [kind, arg] = step.split(':') as [string, string];
@@ -61,9 +73,15 @@ for (let repeat = 0; repeat < repeats; repeat += 1) {
       let t0 = 0;
       let c1 = 0;
       let t1 = 0;
+      let memory: Promise<Record<string, number>> | undefined;
       const hooks = {
         onWindowStart: () => ((c0 = cpuSeconds(gw.pid)), (t0 = performance.now())),
-        onWindowEnd: () => ((c1 = cpuSeconds(gw.pid)), (t1 = performance.now())),
+        onWindowEnd: () => {
+          c1 = cpuSeconds(gw.pid);
+          t1 = performance.now();
+          // Still under load: where the memory is (heap, buffers) from the gateway's own metrics.
+          memory = memoryBreakdown(gw.httpPort);
+        },
       };
       const timing = { warmupMs, measureMs: seconds * 1000 };
       const result =
@@ -89,6 +107,7 @@ for (let repeat = 0; repeat < repeats; repeat += 1) {
           peakRssMb,
           failures: result.failures,
           failureCodes: result.failureCodes,
+          memoryAtWindowEndMb: await memory,
         }),
       );
       await gw.stop();
