@@ -34,6 +34,31 @@ describe('resolveConfig', () => {
     expect(result.config.http.port).toBe(9000);
   });
 
+  it("applies the MLLP resource limits from the environment, and names the variable of a bad value", () => {
+    const env = {
+      MLLP_MAX_CONNECTIONS: '2000',
+      MLLP_MAX_FRAME_BYTES: '4194304',
+      MLLP_MAX_BUFFERED_BYTES: '8388608',
+      MLLP_IDLE_TIMEOUT_SECONDS: '300',
+      MLLP_FRAME_TIMEOUT_SECONDS: '30',
+    };
+    const result = resolveConfig({}, env);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const { maxConnections, maxFrameBytes, maxBufferedBytes, idleTimeoutSeconds, frameTimeoutSeconds } = result.config.mllp;
+    expect({ maxConnections, maxFrameBytes, maxBufferedBytes, idleTimeoutSeconds, frameTimeoutSeconds }).toEqual({
+      maxConnections: 2000,
+      maxFrameBytes: 4194304,
+      maxBufferedBytes: 8388608,
+      idleTimeoutSeconds: 300,
+      frameTimeoutSeconds: 30,
+    });
+    const bad = resolveConfig({}, { MLLP_MAX_CONNECTIONS: 'lots' });
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(bad.problems.map((problem) => problem.path)).toEqual(['MLLP_MAX_CONNECTIONS']);
+  });
+
   it('lists every problem at once, each with its path', () => {
     const result = resolveConfig(
       { mllp: { port: 70000, maxFrameBytes: 10, bogus: true }, kafka: { brokers: ['no-port'] }, http: { port: 'x' } },
