@@ -7,7 +7,7 @@
  * (coalescing-queue.ts), each caller answered for its own records by its own deadline, and a new
  * producer after any failed or timed-out send (producer-renewal.ts).
  */
-import { Admin, compatibilityPartitioner, ProduceAcks, Producer, stringSerializers } from '@platformatic/kafka';
+import { Admin, compatibilityPartitioner, Connection, instancesChannel, ProduceAcks, Producer, stringSerializers } from '@platformatic/kafka';
 import { z } from 'zod';
 import { GatewayError } from '../errors/catalogue.ts';
 import { createCoalescingQueue } from './coalescing-queue.ts';
@@ -35,6 +35,19 @@ const topicLeadersSchema = z.object({
 }).loose();
 
 const DEFAULT_MAX_RECORDS_PER_PRODUCER = 2_000_000_000;
+
+/*
+ * @platformatic/kafka 1.35 emits a connection's 'error' event a second time, after its listeners are
+ * gone, when the broker closes a connection during the SASL handshake (seen with a TLS listener that
+ * requires a client certificate: kafka-sasl-ssl.test.ts). An 'error' event without a listener is an
+ * uncaught exception that would end the gateway. The failure itself reaches us through the request
+ * that was waiting (start-up fails with kafka_tls_failed, a send with publish_failed), so every
+ * connection gets a listener that only keeps the event from crashing the process.
+ */
+instancesChannel.subscribe((message) => {
+  const instance = (message as { type?: unknown; instance?: unknown }).instance;
+  if (instance instanceof Connection) instance.on('error', () => undefined);
+});
 
 export function createPlatformaticPublisher(options: PlatformaticPublisherOptions): Publisher {
   const connection = platformaticClientOptions({
