@@ -152,6 +152,11 @@ function errorChain(error: unknown): Error[] {
   return chain;
 }
 
+/** A Kafka client failure as one line: each distinct message of the error and its causes, outermost first. */
+export function describeKafkaError(error: unknown): string {
+  return error instanceof Error ? lastMessage(errorChain(error)) : String(error);
+}
+
 function lastMessage(chain: readonly Error[]): string {
   // kafkajs often repeats its cause's message in its own; say each once.
   const messages = chain.map((e) => e.message).filter((m) => m !== '');

@@ -76,9 +76,9 @@ describe('@platformatic/kafka publisher', () => {
     );
   }, 60_000);
 
-  it('start() against a port where no broker listens rejects, reports not connected, and stop() still returns', async () => {
+  it('start() against a port where no broker listens rejects saying why (ECONNREFUSED), reports not connected, and stop() still returns', async () => {
     const publisher = createPlatformaticPublisher({ ...settings([`127.0.0.1:${await freePort()}`], 1), connectTimeoutMs: 1_000 });
-    await expect(publisher.start(['never-created'])).rejects.toThrow();
+    await expect(publisher.start(['never-created'])).rejects.toThrow(/Kafka not reachable at start-up: .*ECONNREFUSED/);
     expect(publisher.isConnected()).toBe(false);
     expect(publisher.inFlightRecords()).toBe(0);
     await publisher.stop();

@@ -11,7 +11,7 @@ import { Admin, compatibilityPartitioner, Connection, instancesChannel, ProduceA
 import { z } from 'zod';
 import { GatewayError } from '../errors/catalogue.ts';
 import { createCoalescingQueue } from './coalescing-queue.ts';
-import { platformaticClientOptions } from './kafka-client-config.ts';
+import { classifyKafkaConnectError, describeKafkaError, platformaticClientOptions } from './kafka-client-config.ts';
 import { createRenewingProducer } from './producer-renewal.ts';
 import type { KafkaPublisherOptions, Publisher } from './publisher.ts';
 
@@ -143,16 +143,23 @@ export function createPlatformaticPublisher(options: PlatformaticPublisherOption
           await current.send({ messages });
         });
       } catch (error) {
-        throw new GatewayError('publish_failed', describeFailure(error), { cause: error });
+        throw new GatewayError('publish_failed', describeKafkaError(error), { cause: error });
       }
     },
   });
 
   return {
     async start(topics) {
-      if (options.createTopics) await ensureTopics(topics);
-      await producer.current().connectToBrokers(null);
-      await waitForLeaders(topics, Math.max(options.connectTimeoutMs, 10_000));
+      try {
+        if (options.createTopics) await ensureTopics(topics);
+        await producer.current().connectToBrokers(null);
+        await waitForLeaders(topics, Math.max(options.connectTimeoutMs, 10_000));
+      } catch (error) {
+        // Security failures keep the library's error for the caller to classify (gateway.ts); others
+        // get their causes in the message ("metadata failed 4 times" alone does not say why).
+        if (classifyKafkaConnectError(error) !== undefined) throw error;
+        throw new Error(`Kafka not reachable at start-up: ${describeKafkaError(error)}`, { cause: error });
+      }
       started = true;
     },
 
@@ -168,12 +175,4 @@ export function createPlatformaticPublisher(options: PlatformaticPublisherOption
       await producer.close();
     },
   };
-}
-
-/** The library's message plus its retries' last failure (MultipleErrors keeps them in errors). */
-function describeFailure(error: unknown): string | undefined {
-  if (!(error instanceof Error)) return undefined;
-  const inner = error instanceof AggregateError ? error.errors.at(-1) : undefined;
-  const detail = inner instanceof Error && inner.message !== error.message ? `: ${inner.message}` : '';
-  return `${error.name}: ${error.message}${detail}`.slice(0, 500);
 }
