@@ -20,7 +20,7 @@ import { OBX_PER_MESSAGE } from './lib/pcd-message.ts';
 import { runPipeline, type PipelineReport } from './lib/pipeline.ts';
 import { cpuSeconds, memoryMb, rssSampler } from './lib/proc-stats.ts';
 import { runProducerPerformance, type ProducerPerfResult } from './lib/producer-perf.ts';
-import { createKafkaPublisher as createPlatformaticPublisher } from './lib/platformatic-publisher.ts';
+import { createPlatformaticPublisher } from '../src/publishing/platformatic-publisher.ts';
 import { runPublisherBench, type PublisherBenchRow } from './lib/publisher-bench.ts';
 import { createKafkaPublisher } from '../src/publishing/kafka-publisher.ts';
 import { SERIAL_ADAPTERS, startSimulators } from './lib/serial-sims.ts';
@@ -211,13 +211,13 @@ await gw.stop();
 await sims.stop();
 
 // ---------------------------------------------------------------- 5b. the Kafka client alone
-// The gateway's kafkajs publisher beside the same coalescing publisher on @platformatic/kafka (bench
-// only), in this process, same records: what the client itself costs per record.
+// The gateway's two publishers (kafka.client: platformatic, the default, and kafkajs, the fallback),
+// in this process, same records: what the client itself costs per record.
 const publisherRows: PublisherBenchRow[] = [];
 for (const concurrency of [1, 64]) {
   for (const [variant, factory] of [
-    ['kafkajs 2.2.4 (the gateway\'s)', createKafkaPublisher],
-    ['@platformatic/kafka 1.35.0', createPlatformaticPublisher],
+    ['kafkajs 2.2.4 (kafka.client: kafkajs)', createKafkaPublisher],
+    ['@platformatic/kafka 1.35.0 (kafka.client: platformatic, the default)', createPlatformaticPublisher],
   ] as const) {
     log(`publisher alone: ${variant}, ${concurrency} concurrent caller(s), ${quick ? 4 : 8} s`);
     publisherRows.push(await runPublisherBench({ brokers, variant, factory, concurrency, seconds: quick ? 4 : 8, warmupMs: quick ? 1_000 : 2_000 }));

@@ -11,6 +11,7 @@ import { GatewayError } from '../errors/catalogue.ts';
 import { createLogger } from '../observability/log.ts';
 import { createCoalescingQueue } from './coalescing-queue.ts';
 import { createKafkaPublisher } from './kafka-publisher.ts';
+import { createPlatformaticPublisher } from './platformatic-publisher.ts';
 import type { OutboundRecord, Publisher } from './publisher.ts';
 
 const recordsOf = (topic: string, caller: number, message: number, count: number): OutboundRecord[] =>
@@ -83,9 +84,12 @@ describe('coalescing queue on the real broker', () => {
     }
   });
 
-  it('the kafkajs publisher resolves concurrent publishes only once their records are readable', async () => {
+  it.each([
+    ['kafkajs', createKafkaPublisher],
+    ['@platformatic/kafka', createPlatformaticPublisher],
+  ] as const)('the %s publisher resolves concurrent publishes only once their records are readable', async (_client, createPublisher) => {
     const publisherTopic = `${uniqueTopicPrefix('coalesce-publisher')}.records`;
-    const publisher: Publisher = createKafkaPublisher({
+    const publisher: Publisher = createPublisher({
       brokers,
       clientId: 'coalescing-publisher-test',
       createTopics: true,

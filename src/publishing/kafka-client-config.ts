@@ -1,14 +1,17 @@
 /**
- * The one place a kafkajs client configuration is built from ours: brokers, client id, TLS and SASL.
+ * The one place a Kafka client configuration is built from ours: brokers, client id, TLS and SASL.
  * Every Kafka client the project creates (the gateway's producer and admin, `tail`, the FHIR sink's
- * consumer, the local broker's readiness probe, the test readers) goes through kafkaClientConfig(),
- * so a secured cluster works everywhere once it is configured once.
+ * consumer, the local broker's readiness probe, the test readers) goes through kafkaClientConfig()
+ * (kafkajs) or platformaticClientOptions() (@platformatic/kafka, the gateway's default producer),
+ * two outputs of the same TLS and SASL settings, so a secured cluster works everywhere once it is
+ * configured once.
  *
- * Secrets (the SASL password, key files) are handed to kafkajs only; nothing here logs them, and
- * describeKafkaSecurity() gives a log-safe summary.
+ * Secrets (the SASL password, key files) are handed to the client library only; nothing here logs
+ * them, and describeKafkaSecurity() gives a log-safe summary.
  */
 import type { ConnectionOptions } from 'node:tls';
 import { logLevel as kafkaLogLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
+import { SASLMechanisms, type SASLOptions as PlatformaticSaslOptions } from '@platformatic/kafka';
 import type { GatewayConfig } from '../../schemas/config.ts';
 import { GatewayError } from '../errors/catalogue.ts';
 import { readPemFile } from '../security/tls-files.ts';
@@ -37,6 +40,27 @@ export function kafkaClientConfig(settings: KafkaClientSettings, tuning: KafkaCl
     ...(settings.connectTimeoutMs !== undefined ? { connectionTimeout: settings.connectTimeoutMs } : {}),
     ...(ssl !== undefined ? { ssl } : {}),
     ...(sasl !== undefined ? { sasl: saslOptions(sasl) } : {}),
+  };
+}
+
+/** Connection options of a @platformatic/kafka client (Producer, Admin): the same settings as kafkaClientConfig(). */
+export interface PlatformaticClientOptions {
+  readonly clientId: string;
+  readonly bootstrapBrokers: string[];
+  readonly connectTimeout?: number;
+  readonly tls?: ConnectionOptions;
+  readonly sasl?: PlatformaticSaslOptions;
+}
+
+export function platformaticClientOptions(settings: KafkaClientSettings): PlatformaticClientOptions {
+  const tls = sslOptions(settings.security?.ssl);
+  const sasl = settings.security?.sasl;
+  return {
+    clientId: settings.clientId,
+    bootstrapBrokers: [...settings.brokers],
+    ...(settings.connectTimeoutMs !== undefined ? { connectTimeout: settings.connectTimeoutMs } : {}),
+    ...(tls !== undefined ? { tls } : {}),
+    ...(sasl !== undefined ? { sasl: platformaticSaslOptions(sasl) } : {}),
   };
 }
 
@@ -78,8 +102,17 @@ function saslOptions(sasl: NonNullable<KafkaSecurity['sasl']>): SASLOptions {
   }
 }
 
+function platformaticSaslOptions(sasl: NonNullable<KafkaSecurity['sasl']>): PlatformaticSaslOptions {
+  const mechanism = {
+    plain: SASLMechanisms.PLAIN,
+    'scram-sha-256': SASLMechanisms.SCRAM_SHA_256,
+    'scram-sha-512': SASLMechanisms.SCRAM_SHA_512,
+  }[sasl.mechanism];
+  return { mechanism, username: sasl.username, password: sasl.password };
+}
+
 /**
- * Turns a kafkajs failure to connect into a catalogued error when it is a security failure the
+ * Turns a kafkajs or @platformatic/kafka failure to connect into a catalogued error when it is a security failure the
  * operator must fix (credentials, TLS), so start-up fails with a code instead of a library message.
  * Returns undefined for anything else (the caller keeps the original error).
  */
@@ -87,7 +120,11 @@ export function classifyKafkaConnectError(error: unknown): GatewayError | undefi
   const chain = errorChain(error);
   const names = chain.map((e) => e.name);
   const texts = chain.map((e) => `${(e as NodeJS.ErrnoException).code ?? ''} ${e.message}`).join(' | ');
-  if (names.includes('KafkaJSSASLAuthenticationError') || /SASL_AUTHENTICATION_FAILED|Authentication failed|SaslAuthenticate/i.test(texts)) {
+  if (
+    names.includes('KafkaJSSASLAuthenticationError') ||
+    names.includes('AuthenticationError') ||
+    /SASL_AUTHENTICATION_FAILED|Authentication failed|SaslAuthenticate|PLT_KFK_AUTHENTICATION/i.test(texts)
+  ) {
     // kafkajs' message names the mechanism and the broker's reason; it never carries the password.
     return new GatewayError('kafka_auth_failed', lastMessage(chain), { cause: error });
   }
@@ -97,14 +134,27 @@ export function classifyKafkaConnectError(error: unknown): GatewayError | undefi
   return undefined;
 }
 
+/**
+ * The error and what caused it, depth first: kafkajs nests causes in originalError, Node and
+ * @platformatic/kafka in cause, and @platformatic/kafka collects its retries' failures in an
+ * AggregateError's errors (MultipleErrors).
+ */
 function errorChain(error: unknown): Error[] {
   const chain: Error[] = [];
-  let current: unknown = error;
-  while (current instanceof Error && chain.length < 10) {
+  const visit = (current: unknown): void => {
+    if (!(current instanceof Error) || chain.length >= 20 || chain.includes(current)) return;
     chain.push(current);
-    current = (current as { cause?: unknown; originalError?: unknown }).originalError ?? current.cause;
-  }
+    const linked = current as { cause?: unknown; originalError?: unknown; errors?: unknown };
+    visit(linked.originalError ?? linked.cause);
+    if (Array.isArray(linked.errors)) for (const inner of linked.errors) visit(inner);
+  };
+  visit(error);
   return chain;
+}
+
+/** A Kafka client failure as one line: each distinct message of the error and its causes, outermost first. */
+export function describeKafkaError(error: unknown): string {
+  return error instanceof Error ? lastMessage(errorChain(error)) : String(error);
 }
 
 function lastMessage(chain: readonly Error[]): string {

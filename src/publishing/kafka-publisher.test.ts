@@ -1,8 +1,10 @@
 /**
- * A send that kafkajs gives up on although the broker writes it later must not cost the next,
+ * A send that the client gives up on although the broker writes it later must not cost the next,
  * different send its records. kafkajs 2.2.4 rolls its idempotence sequence numbers back on a failed
- * request, so the next batch reuses them and the broker drops it as a duplicate of the written one,
- * answering success. The broker here is our own, frozen with SIGSTOP so the first send fails.
+ * request, and @platformatic/kafka 1.35 advances them only on success, so with either client the next
+ * batch reuses them and the broker drops it as a duplicate of the written one, answering success
+ * (producer-renewal.ts is the remedy). The broker here is our own, frozen with SIGSTOP so the first
+ * send fails. Each publisher runs against it in turn.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAll, uniqueTopicPrefix } from '../../test/support/kafka.ts';
@@ -10,39 +12,46 @@ import { GatewayError } from '../errors/catalogue.ts';
 import { startLocalKafka, type LocalKafka } from '../kafka-local/local-kafka.ts';
 import { createLogger } from '../observability/log.ts';
 import { createKafkaPublisher } from './kafka-publisher.ts';
-import type { OutboundRecord, Publisher } from './publisher.ts';
+import { createPlatformaticPublisher } from './platformatic-publisher.ts';
+import type { KafkaPublisherOptions, OutboundRecord, Publisher } from './publisher.ts';
 
-const topic = `${uniqueTopicPrefix('publisher-renew')}.records`;
-/** Three records, like one small message: the same count as the failed send, so the sequence ranges collide. */
-const message = (label: string): OutboundRecord[] =>
-  [0, 1, 2].map((n) => ({ topic, key: 'device-1', value: JSON.stringify({ label, n }), headers: { 'trace-id': label } }));
+const publishers: readonly (readonly [string, (options: KafkaPublisherOptions) => Publisher])[] = [
+  ['kafkajs', createKafkaPublisher],
+  ['@platformatic/kafka', createPlatformaticPublisher],
+];
 
 let broker: LocalKafka;
-let publisher: Publisher;
+const opened: Publisher[] = [];
 
 beforeAll(async () => {
   broker = await startLocalKafka({ heapMb: 384 });
-  publisher = createKafkaPublisher({
-    brokers: broker.brokers,
-    clientId: 'publisher-renew-test',
-    createTopics: true,
-    topicPartitions: 1,
-    replicationFactor: 1,
-    connectTimeoutMs: 3_000,
-    requestTimeoutMs: 1_000,
-    log: createLogger({ level: 'error', write: () => undefined }),
-  });
-  await publisher.start([topic]);
 }, 120_000);
 
 afterAll(async () => {
   broker?.resume();
-  await publisher?.stop();
+  for (const publisher of opened) await publisher.stop().catch(() => undefined);
   await broker?.stop();
 }, 60_000);
 
-describe('kafka publisher after a failed send', () => {
+describe.each(publishers)('%s publisher after a failed send', (client, createPublisher) => {
   it('writes the next send although the failed one reached the broker with the same sequence numbers', async () => {
+    const topic = `${uniqueTopicPrefix(`publisher-renew-${client.replace(/[^a-z]/g, '')}`)}.records`;
+    /** Three records, like one small message: the same count as the failed send, so the sequence ranges collide. */
+    const message = (label: string): OutboundRecord[] =>
+      [0, 1, 2].map((n) => ({ topic, key: 'device-1', value: JSON.stringify({ label, n }), headers: { 'trace-id': label } }));
+    const publisher = createPublisher({
+      brokers: broker.brokers,
+      clientId: 'publisher-renew-test',
+      createTopics: true,
+      topicPartitions: 1,
+      replicationFactor: 1,
+      connectTimeoutMs: 3_000,
+      requestTimeoutMs: 1_000,
+      log: createLogger({ level: 'error', write: () => undefined }),
+    });
+    opened.push(publisher);
+    await publisher.start([topic]);
+
     await publisher.publish(message('before'), { timeoutMs: 20_000 });
 
     await broker.pause();

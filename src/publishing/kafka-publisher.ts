@@ -5,29 +5,12 @@
  */
 import { Kafka, type Producer, type Admin, type ITopicConfig, type IHeaders } from 'kafkajs';
 import { GatewayError } from '../errors/catalogue.ts';
-import type { Logger } from '../observability/log.ts';
 import { createCoalescingQueue } from './coalescing-queue.ts';
-import type { OutboundRecord, Publisher } from './publisher.ts';
-import { kafkaClientConfig, type KafkaSecurity } from './kafka-client-config.ts';
-import { finishWithin } from '../transports/stream/index.ts';
+import type { KafkaPublisherOptions, Publisher } from './publisher.ts';
+import { kafkaClientConfig } from './kafka-client-config.ts';
+import { createRenewingProducer } from './producer-renewal.ts';
 
-export interface KafkaPublisherOptions {
-  readonly brokers: readonly string[];
-  readonly clientId: string;
-  readonly createTopics: boolean;
-  readonly topicPartitions: number;
-  readonly replicationFactor: number;
-  readonly connectTimeoutMs: number;
-  /** How long the first queued call waits for others when no send is in flight (0: send at once). */
-  readonly lingerMs?: number;
-  /** Upper bound of one coalesced send, in record key+value bytes (one call's records always go whole). */
-  readonly maxBatchBytes?: number;
-  /** TLS and SASL (config kafka.ssl / kafka.sasl); absent: PLAINTEXT. */
-  readonly security?: KafkaSecurity;
-  /** How long kafkajs waits for one request's response (kafkajs default 30 s); tests shorten it. */
-  readonly requestTimeoutMs?: number;
-  readonly log: Logger;
-}
+export type { KafkaPublisherOptions } from './publisher.ts';
 
 export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher {
   const kafka = new Kafka(
@@ -48,43 +31,25 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
   function openProducer(): Producer {
     const created = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     created.on(created.events.CONNECT, () => {
-      if (created !== producer) return;
+      if (created !== producer.current()) return;
       connected = true;
       options.log.info('kafka_connected', { brokers: options.brokers.join(',') });
     });
     created.on(created.events.DISCONNECT, () => {
-      if (created !== producer) return;
+      if (created !== producer.current()) return;
       connected = false;
       options.log.warn('kafka_disconnected', {});
     });
     return created;
   }
-  let producer: Producer = openProducer();
-
-  /*
-   * After a send that failed or timed out, the next send goes through a new producer (a new
-   * producer id). kafkajs rolls its idempotence sequence numbers back when a produce request fails,
-   * even one the broker did write before the connection dropped; the next, different batch then
-   * reuses those numbers, the broker takes it for a retry of the written one and answers success
-   * without writing it: acknowledged records silently lost (seen in faults-broker-restart.test.ts).
-   * A new producer id starts a new sequence, so nothing is mistaken for a duplicate; records of the
-   * failed send that did land are duplicates with identical ids, which consumers drop.
-   */
-  let producerSuspect = false;
-  let previousSendSettled = true;
-  let previousSend: Promise<void> = Promise.resolve();
-
-  async function renewProducer(): Promise<void> {
-    // The old session's request may still be retrying: let it finish first (bounded), so two
-    // sessions never write side by side.
-    await finishWithin(previousSend, 30_000);
-    const old = producer;
-    producer = openProducer();
-    await old.disconnect().catch(() => undefined);
-    await producer.connect();
-    producerSuspect = false;
-    options.log.info('kafka_producer_renewed', { reason: 'previous send failed or timed out' });
-  }
+  // A new producer after any failed or timed-out send (producer-renewal.ts says why); kafkajs wraps
+  // its sequence numbers itself, so no renewal for their range.
+  const producer = createRenewingProducer<Producer>({
+    open: openProducer,
+    connect: (created) => created.connect(),
+    close: (old) => old.disconnect(),
+    log: options.log,
+  });
 
   async function ensureTopics(admin: Admin, topics: readonly string[]): Promise<void> {
     const existing = new Set(await admin.listTopics());
@@ -113,26 +78,16 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
         list.push({ key: record.key, value: record.value, headers: record.headers as IHeaders });
       }
       try {
-        // A send still unsettled here lost the queue's deadline race: its outcome is unknown.
-        if (producerSuspect || !previousSendSettled) await renewProducer();
-        previousSendSettled = false;
-        const attempt = producer.sendBatch({
-          acks: -1,
-          timeout: timeoutMs,
-          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-        });
-        previousSend = attempt.then(
-          () => {
-            previousSendSettled = true;
-          },
-          () => {
-            previousSendSettled = true;
-            producerSuspect = true;
-          },
+        await producer.send(records.length, (current) =>
+          current
+            .sendBatch({
+              acks: -1,
+              timeout: timeoutMs,
+              topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+            })
+            .then(() => undefined),
         );
-        await attempt;
       } catch (error) {
-        producerSuspect = true;
         throw new GatewayError('publish_failed', error instanceof Error ? `${error.name}: ${error.message}` : undefined, { cause: error });
       }
     },
@@ -149,7 +104,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
           await admin.disconnect();
         }
       }
-      await producer.connect();
+      await producer.current().connect();
     },
 
     publish: (records, { timeoutMs }) => queue.publish(records, timeoutMs),
@@ -160,7 +115,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
     async stop() {
       // Hand over what is queued before the producer goes.
       await queue.drain();
-      await producer.disconnect();
+      await producer.close();
     },
   };
 }

@@ -3,6 +3,8 @@
  * so a maintained client can replace kafkajs without touching the pipeline (reference/libraries.md).
  */
 import type { SpoolStatus } from '../spool/spool.ts';
+import type { Logger } from '../observability/log.ts';
+import type { KafkaSecurity } from './kafka-client-config.ts';
 
 export interface OutboundRecord {
   readonly topic: string;
@@ -32,6 +34,25 @@ export interface Publisher {
   spoolStatus?(): SpoolStatus;
   /** Closes; a spooling publisher first tries to drain the spool to Kafka within graceMs. */
   stop(options?: { graceMs?: number }): Promise<void>;
+}
+
+/** What a Kafka publisher is built from, whichever client it uses (kafka-publisher.ts, platformatic-publisher.ts). */
+export interface KafkaPublisherOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly createTopics: boolean;
+  readonly topicPartitions: number;
+  readonly replicationFactor: number;
+  readonly connectTimeoutMs: number;
+  /** How long the first queued call waits for others when no send is in flight (0: send at once). */
+  readonly lingerMs?: number;
+  /** Upper bound of one coalesced send, in record key+value bytes (one call's records always go whole). */
+  readonly maxBatchBytes?: number;
+  /** TLS and SASL (config kafka.ssl / kafka.sasl); absent: PLAINTEXT. */
+  readonly security?: KafkaSecurity;
+  /** How long the client waits for one request's response (both clients' default: 30 s); tests shorten it. */
+  readonly requestTimeoutMs?: number;
+  readonly log: Logger;
 }
 
 /** Header names of the Kafka message contract (docs/kafka-contract.md, asyncapi.yaml). */

@@ -1,5 +1,5 @@
 /**
- * Starts the real gateway (real MLLP listener, real HTTP API, real kafkajs producer) against a
+ * Starts the real gateway (real MLLP listener, real HTTP API, real Kafka producer) against a
  * real broker, on free ports and topics of its own so test files never see each other's records.
  */
 import { randomUUID } from 'node:crypto';
@@ -9,7 +9,7 @@ import type { AnyAdapter } from '../../src/adapter-kit/define-adapter.ts';
 import { resolveConfig } from '../../src/config/load-config.ts';
 import { startGateway, type GatewayHandle } from '../../src/gateway.ts';
 import { createLogger, type LogLevel } from '../../src/observability/log.ts';
-import { createKafkaPublisher } from '../../src/publishing/kafka-publisher.ts';
+import { createConfiguredPublisher } from '../../src/publishing/create-publisher.ts';
 import type { GatewayConfig } from '../../schemas/config.ts';
 
 export interface TestGateway {
@@ -55,18 +55,8 @@ export async function startTestGateway(options: {
   const log = createLogger({ level: options.logLevel ?? 'debug', write: (line) => logLines.push(line) });
   const adapter = findAdapter(config.mllp.adapter);
   if (adapter === undefined) throw new Error(`no adapter ${config.mllp.adapter}`);
-  const publisher = createKafkaPublisher({
-    brokers: config.kafka.brokers ?? [],
-    clientId: `vitalbridge-test-${suffix}`,
-    createTopics: true,
-    topicPartitions: config.kafka.topicPartitions,
-    replicationFactor: config.kafka.replicationFactor,
-    connectTimeoutMs: config.kafka.connectTimeoutMs,
-    lingerMs: config.kafka.lingerMs,
-    maxBatchBytes: config.kafka.maxBatchBytes,
-    security: config.kafka,
-    log,
-  });
+  // The client the config names (kafka.client, @platformatic/kafka by default), as `vitalbridge start` builds it.
+  const publisher = createConfiguredPublisher(config.kafka, { brokers: config.kafka.brokers ?? [], clientId: `vitalbridge-test-${suffix}`, createTopics: true, log });
   const gateway = await startGateway({ config, adapter, adapterConfig: resolved.adapterConfig, publisher, log, devices: resolved.devices });
   return {
     gateway,

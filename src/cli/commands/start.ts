@@ -6,7 +6,7 @@ import { formatProblems, loadConfig } from '../../config/load-config.ts';
 import { startGateway } from '../../gateway.ts';
 import { startLocalKafka, type LocalKafka } from '../../kafka-local/local-kafka.ts';
 import { createLogger } from '../../observability/log.ts';
-import { createKafkaPublisher } from '../../publishing/kafka-publisher.ts';
+import { createConfiguredPublisher } from '../../publishing/create-publisher.ts';
 import { stringOption, type CommandSpec } from '../args.ts';
 import { shutdownSignal } from '../signals.ts';
 
@@ -59,18 +59,7 @@ drained stays in the spool (delivery.spool.dir) and is delivered on the next sta
       log.info('local_kafka_ready', { brokers: brokers.join(','), log: localKafka.logFile });
     }
 
-    const publisher = createKafkaPublisher({
-      brokers,
-      clientId: config.kafka.clientId,
-      createTopics: config.kafka.createTopics,
-      topicPartitions: config.kafka.topicPartitions,
-      replicationFactor: config.kafka.replicationFactor,
-      connectTimeoutMs: config.kafka.connectTimeoutMs,
-      lingerMs: config.kafka.lingerMs,
-      maxBatchBytes: config.kafka.maxBatchBytes,
-      security: config.kafka,
-      log,
-    });
+    const publisher = createConfiguredPublisher(config.kafka, { brokers, log });
     const gateway = await startGateway({ config, adapter, adapterConfig: loaded.adapterConfig, publisher, log, devices: loaded.devices });
 
     await shutdownSignal(log);
