@@ -44,7 +44,11 @@ function componentsOf(repetition: string, delimiters: SplitDelimiters, restore: 
   return result;
 }
 
-function fieldOf(text: string, delimiters: SplitDelimiters, restore: (text: string) => string): string[][][] {
+/** Every empty field, shared: a PCD-01 OBX has about as many empty fields as filled ones. Frozen, as it is shared. */
+const emptyField: readonly (readonly (readonly string[])[])[] = Object.freeze([Object.freeze([Object.freeze([''])])]);
+
+function fieldOf(text: string, delimiters: SplitDelimiters, restore: (text: string) => string): readonly (readonly (readonly string[])[])[] {
+  if (text === '' || text === explicitNull) return emptyField;
   // Most fields hold one plain value: no split, no intermediate arrays.
   if (!text.includes(delimiters.repetition)) return [componentsOf(text, delimiters, restore)];
   return text.split(delimiters.repetition).map((repetition) => componentsOf(repetition, delimiters, restore));
@@ -61,7 +65,7 @@ export function splitSegments(lines: readonly string[], delimiters: SplitDelimit
     if (line === '') continue;
     const parts = line.split(delimiters.field);
     const type = parts[0] as string;
-    const fields: string[][][][] = type === 'MSH' ? [[], [], []] : [[]];
+    const fields: (readonly (readonly (readonly string[])[])[])[] = type === 'MSH' ? [[], [], []] : [[]];
     for (let position = type === 'MSH' ? 2 : 1; position < parts.length; position += 1) {
       fields.push(fieldOf(parts[position] as string, delimiters, restore));
     }
