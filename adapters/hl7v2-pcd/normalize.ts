@@ -134,19 +134,20 @@ const codeAsSent = (code: CodedElement) =>
 
 /** OBX-6: an MDC unit (first or alternate triplet) and/or a UCUM one; a triplet naming no system is tried as UCUM. */
 function unitRefOf(units: CodedElement, row: ObservationRow): UnitRef {
-  const triplets = [
-    { identifier: units.identifier, text: units.text, system: units.codingSystem },
-    { identifier: units.alternateIdentifier, text: units.alternateText, system: units.alternateCodingSystem },
-  ];
-  const mdc = triplets.find((t) => isMdc(t.system) && (t.identifier !== '' || t.text !== ''));
-  const ucum =
-    triplets.find((t) => t.system.toUpperCase() === 'UCUM' && (t.identifier !== '' || t.text !== '')) ??
-    (units.codingSystem === '' && units.identifier !== '' ? triplets[0] : undefined);
-  return {
-    ...(mdc !== undefined ? mdcPart(mdc.identifier, mdc.text) : {}),
-    ...(ucum !== undefined ? { ucum: ucum.identifier || ucum.text } : {}),
-    location: obx(row, 6),
-  };
+  // Plain comparisons of the two triplets: arrays of triplets and find() per row cost ~2% of the pipeline.
+  const firstNamed = units.identifier !== '' || units.text !== '';
+  const alternateNamed = units.alternateIdentifier !== '' || units.alternateText !== '';
+  const unit: { mdcCode?: number; refId?: string; ucum?: string; location?: Hl7ErrorLocation } =
+    firstNamed && isMdc(units.codingSystem)
+      ? mdcPart(units.identifier, units.text)
+      : alternateNamed && isMdc(units.alternateCodingSystem)
+        ? mdcPart(units.alternateIdentifier, units.alternateText)
+        : {};
+  if (firstNamed && units.codingSystem.toUpperCase() === 'UCUM') unit.ucum = units.identifier || units.text;
+  else if (alternateNamed && units.alternateCodingSystem.toUpperCase() === 'UCUM') unit.ucum = units.alternateIdentifier || units.alternateText;
+  else if (units.codingSystem === '' && units.identifier !== '') unit.ucum = units.identifier;
+  unit.location = obx(row, 6);
+  return unit;
 }
 
 const rangePattern = /^([+-]?(?:\d+\.?\d*|\.\d+))\s*-\s*([+-]?(?:\d+\.?\d*|\.\d+))$/;
