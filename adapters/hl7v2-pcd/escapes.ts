@@ -92,6 +92,8 @@ function sequencePatternFor(escapeCharacter: string): RegExp {
   return pattern;
 }
 
+const unchanged = (value: string): string => value;
+
 /**
  * Masks every escape sequence from `start` on (the caller starts after MSH-2, which declares the
  * escape character and must reach the library unchanged). A sequence is the escape character, one or
@@ -101,6 +103,8 @@ export function maskEscapes(text: string, start: number, delimiters: Delimiters,
   if (anyToken.test(text)) {
     throw new GatewayError('hl7_unparseable', 'The message contains Unicode private-use characters U+F0000..U+FFFFD.');
   }
+  // Most messages hold no escape character after MSH-2: nothing to mask, nothing to restore.
+  if (text.indexOf(delimiters.escape, start) < 0) return { text, restore: unchanged };
   const sequence = sequencePatternFor(delimiters.escape);
   const replacements: string[] = [];
   const masked = text.slice(start).replace(sequence, (match: string, body: string | undefined) => {

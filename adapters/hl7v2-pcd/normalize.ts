@@ -25,7 +25,7 @@ import { absentReasonOf, interpretationOf } from './abnormal-flags.ts';
 import type { ConfiguredIdentity, Hl7v2PcdConfig } from './config.ts';
 import { buildDeviceTree, codeRefOf, isMdc, mdcPart, type MetricPlacement } from './device-tree.ts';
 import { hl7Code, quotedCode } from './error-detail.ts';
-import type { CodedElement, ObservationOrder, ObservationRow, Pcd01Message, PatientIdentifier, PersonLocation } from './parse.ts';
+import type { CodedElement, Hl7DateTime, ObservationOrder, ObservationRow, Pcd01Message, PatientIdentifier, PersonLocation } from './parse.ts';
 import { observationStatusOf } from './result-status.ts';
 
 /** An OBX the adapter read but did not publish, and why. */
@@ -170,7 +170,22 @@ function timeOf(row: ObservationRow, placement: MetricPlacement, order: Observat
   if (time === undefined) {
     throw new GatewayError('missing_observation_time', undefined, { location: obx(row, 14) });
   }
-  return formatInstant(time.local, time.offset ?? offsetInTimeZone(time.local, config.defaultTimeZone));
+  return instantOf(time, config.defaultTimeZone);
+}
+
+/**
+ * FHIR instants by DTM: parse.ts gives one Hl7DateTime per DTM text, and a message repeats one time
+ * in every row (formatting, and without an offset the time-zone lookup, ran per row). Kept with the
+ * time zone it was worked out in.
+ */
+const instants = new WeakMap<Hl7DateTime, { readonly timeZone: string; readonly instant: string }>();
+
+function instantOf(time: Hl7DateTime, timeZone: string): string {
+  const known = instants.get(time);
+  if (known !== undefined && known.timeZone === timeZone) return known.instant;
+  const instant = formatInstant(time.local, time.offset ?? offsetInTimeZone(time.local, timeZone));
+  instants.set(time, { timeZone, instant });
+  return instant;
 }
 
 function readingOf(
