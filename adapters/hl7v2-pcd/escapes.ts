@@ -76,8 +76,8 @@ export function decodeEscapeSequence(body: string, delimiters: Delimiters, chars
 export interface MaskedMessage {
   /** The message with every escape sequence replaced by one private-use character. */
   readonly text: string;
-  /** Puts the decoded sequences back into a value read from the masked text. */
-  restore(value: string): string;
+  /** Puts the decoded sequences back into a value read from the masked text; undefined when nothing was masked. */
+  readonly restore: ((value: string) => string) | undefined;
 }
 
 /** Escape-sequence patterns by escape character, compiled once each rather than per message (replace() resets lastIndex, so sharing is safe). */
@@ -92,8 +92,6 @@ function sequencePatternFor(escapeCharacter: string): RegExp {
   return pattern;
 }
 
-const unchanged = (value: string): string => value;
-
 /**
  * Masks every escape sequence from `start` on (the caller starts after MSH-2, which declares the
  * escape character and must reach the library unchanged). A sequence is the escape character, one or
@@ -104,7 +102,7 @@ export function maskEscapes(text: string, start: number, delimiters: Delimiters,
     throw new GatewayError('hl7_unparseable', 'The message contains Unicode private-use characters U+F0000..U+FFFFD.');
   }
   // Most messages hold no escape character after MSH-2: nothing to mask, nothing to restore.
-  if (text.indexOf(delimiters.escape, start) < 0) return { text, restore: unchanged };
+  if (text.indexOf(delimiters.escape, start) < 0) return { text, restore: undefined };
   const sequence = sequencePatternFor(delimiters.escape);
   const replacements: string[] = [];
   const masked = text.slice(start).replace(sequence, (match: string, body: string | undefined) => {
