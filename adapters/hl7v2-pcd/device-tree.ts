@@ -104,8 +104,22 @@ function localCodeOf(identifier: string, text: string, codingSystem: string): Lo
   return local;
 }
 
+/** Codes by the (frozen, shared: parse.ts) coded element they were read from: devices send the same codes in every message. */
+const codeRefsByElement = new WeakMap<CodedElement, CodeRef>();
+
 /** OBX-3 as a code: the MDC triplet (first or alternate) and any other triplet as a local code, kept as sent. */
 export function codeRefOf(code: CodedElement): CodeRef {
+  const known = codeRefsByElement.get(code);
+  if (known !== undefined) return known;
+  const ref = newCodeRef(code);
+  if (Object.isFrozen(code)) {
+    if (ref.localCode !== undefined) Object.freeze(ref.localCode);
+    codeRefsByElement.set(code, Object.freeze(ref));
+  }
+  return ref;
+}
+
+function newCodeRef(code: CodedElement): CodeRef {
   // Member by member, no closure or spreads: this runs for every OBX.
   if (isMdc(code.codingSystem)) {
     const ref: Mutable<CodeRef> = mdcPart(code.identifier, code.text);

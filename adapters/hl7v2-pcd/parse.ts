@@ -247,8 +247,19 @@ function hierarchicDesignator(segment: RawSegment, field: number): HierarchicDes
   };
 }
 
+/**
+ * What was read from a field, by the field: hl7-segments.ts shares one frozen split per field text
+ * (messages without escape sequences), so a code, unit or equipment identifier the device sends in
+ * every message is read once; and, shared and frozen in turn, lets normalize memoize what it derives.
+ */
+const codedElementsByField = new WeakMap<object, CodedElement>();
+const entityIdentifiersByField = new WeakMap<object, readonly EntityIdentifier[]>();
+
 function codedElement(segment: RawSegment, field: number): CodedElement {
-  return {
+  const shared = segment.fields[field];
+  const known = shared === undefined ? undefined : codedElementsByField.get(shared);
+  if (known !== undefined) return known;
+  const element: CodedElement = {
     identifier: trimmed(segment, field, 1),
     text: trimmed(segment, field, 2),
     codingSystem: trimmed(segment, field, 3),
@@ -256,10 +267,15 @@ function codedElement(segment: RawSegment, field: number): CodedElement {
     alternateText: trimmed(segment, field, 5),
     alternateCodingSystem: trimmed(segment, field, 6),
   };
+  if (shared !== undefined && Object.isFrozen(shared)) codedElementsByField.set(shared, Object.freeze(element));
+  return element;
 }
 
-function entityIdentifiers(segment: RawSegment, field: number): EntityIdentifier[] {
-  return (segment.fields[field] ?? [])
+function entityIdentifiers(segment: RawSegment, field: number): readonly EntityIdentifier[] {
+  const shared = segment.fields[field];
+  const known = shared === undefined ? undefined : entityIdentifiersByField.get(shared);
+  if (known !== undefined) return known;
+  const identifiers = (shared ?? [])
     .map((_, repetition) => ({
       entityIdentifier: trimmed(segment, field, 1, 1, repetition),
       namespaceId: trimmed(segment, field, 2, 1, repetition),
@@ -267,6 +283,11 @@ function entityIdentifiers(segment: RawSegment, field: number): EntityIdentifier
       universalIdType: trimmed(segment, field, 4, 1, repetition),
     }))
     .filter((ei) => ei.entityIdentifier !== '' || ei.universalId !== '');
+  if (shared !== undefined && Object.isFrozen(shared)) {
+    for (const identifier of identifiers) Object.freeze(identifier);
+    entityIdentifiersByField.set(shared, Object.freeze(identifiers));
+  }
+  return identifiers;
 }
 
 const dtmPattern = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(?:(\d{2})(?:\.(\d{1,4}))?)?(?:([+-])(\d{2})(\d{2}))?$/;
