@@ -27,6 +27,7 @@ const absentReasonByFlag: Readonly<Record<string, DataAbsentReasonCode>> = {
 };
 
 export function interpretationOf(flags: readonly string[]): InterpretationCode[] {
+  if (flags.length === 0) return []; // most rows: no filter, no Set
   const codes = flags.filter((flag): flag is InterpretationCode => (interpretationCodes as readonly string[]).includes(flag));
   return [...new Set(codes)];
 }

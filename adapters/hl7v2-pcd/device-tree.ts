@@ -22,65 +22,71 @@ import {
   type CodeRef,
   type DeviceDescription,
   type DeviceIdentity,
+  type LocalCode,
 } from '../../src/fhir/index.ts';
 import type { CodedElement, EntityIdentifier, ObservationRow } from './parse.ts';
 
 const containmentPattern = /^\d+(\.\d+){3,}$/;
 
+/** OBX-4 read as a containment path, with what the tree asks of it, worked out once per path. */
+interface Containment {
+  readonly levels: readonly number[];
+  /** A device-related row: everything after the channel is zero. */
+  readonly isDeviceRow: boolean;
+  /** The MDS row itself (1.0.0.0). */
+  readonly isMdsRow: boolean;
+  /** A device row's path, normalized (e.g. "01.1.0.0" -> "1.1.0.0"). */
+  readonly devicePath: string;
+  /** The VMD above (a channel's parent when the message has that VMD's row), undefined when VMD is 0. */
+  readonly vmdPath: string | undefined;
+  /** The device rows above a metric, nearest first: channel, VMD, MDS (those that are not 0). */
+  readonly ancestorPaths: readonly string[];
+}
+
 /**
- * OBX-4 strings seen lately and what they parse to: the tree asks up to six times per row, and
- * devices send the same few paths in every message (regex + split + map was 3-4% of the pipeline).
- * Bounded: cleared when full. The arrays are shared, hence frozen.
+ * OBX-4 strings seen lately and what they parse to: the tree asks several times per row, and devices
+ * send the same few paths in every message (regex + split + map, then path strings rebuilt per row,
+ * were 5-6% of the pipeline). Bounded: cleared when full. The values are shared, hence frozen.
  */
-const recentContainments = new Map<string, readonly number[] | null>();
+const recentContainments = new Map<string, Containment | null>();
 const recentContainmentsMax = 4096;
 
-/** OBX-4 as numbers when it is a containment path (at least four parts, MDS from 1), else undefined. */
-export function containmentOf(subId: string): readonly number[] | undefined {
+/** OBX-4 as a containment path (at least four parts, MDS from 1), else undefined. */
+export function containmentOf(subId: string): Containment | undefined {
   const known = recentContainments.get(subId);
   if (known !== undefined) return known ?? undefined;
-  const levels = parseContainment(subId);
+  const containment = parseContainment(subId);
   if (recentContainments.size >= recentContainmentsMax) recentContainments.clear();
-  recentContainments.set(subId, levels === undefined ? null : Object.freeze(levels));
-  return levels;
+  recentContainments.set(subId, containment ?? null);
+  return containment;
 }
 
-function parseContainment(subId: string): number[] | undefined {
+function parseContainment(subId: string): Containment | undefined {
   if (!containmentPattern.test(subId)) return undefined;
   const levels = subId.split('.').map(Number);
-  return levels[0]! >= 1 ? levels : undefined;
+  if (levels[0]! < 1) return undefined;
+  const [mds, vmd, channel] = levels as [number, number, number];
+  const mdsPath = `${mds}.0.0.0`;
+  const vmdPath = vmd !== 0 ? `${mds}.${vmd}.0.0` : undefined;
+  const channelPath = channel !== 0 ? `${mds}.${vmd}.${channel}.0` : undefined;
+  return Object.freeze({
+    levels: Object.freeze(levels),
+    isDeviceRow: levels.slice(3).every((level) => level === 0),
+    isMdsRow: vmd === 0 && channel === 0 && levels.slice(3).every((level) => level === 0),
+    // As before: with VMD and channel 0 the MDS, with channel 0 the VMD (even VMD 0), else the channel.
+    devicePath: vmd === 0 && channel === 0 ? mdsPath : channel === 0 ? `${mds}.${vmd}.0.0` : `${mds}.${vmd}.${channel}.0`,
+    vmdPath,
+    ancestorPaths: Object.freeze([...(channelPath !== undefined ? [channelPath] : []), ...(vmdPath !== undefined ? [vmdPath] : []), mdsPath]),
+  });
 }
 
-/** A device-related row: everything after the channel is zero. */
-function isDeviceRow(levels: readonly number[]): boolean {
-  return levels.slice(3).every((level) => level === 0);
-}
+/** MDC as HL7 names it in CE/CWE.3 (table 0396); senders nearly always write it in capitals. */
+export const isMdc = (codingSystem: string) => codingSystem === 'MDC' || codingSystem.toUpperCase() === 'MDC';
 
-const mdsPath = (levels: readonly number[]) => `${levels[0]}.0.0.0`;
-const vmdPath = (levels: readonly number[]) => `${levels[0]}.${levels[1]}.0.0`;
-const channelPath = (levels: readonly number[]) => `${levels[0]}.${levels[1]}.${levels[2]}.0`;
-
-/** The path of a device row, normalized (e.g. "01.1.0.0" -> "1.1.0.0"). */
-function devicePathOf(levels: readonly number[]): string {
-  if (levels[1] === 0 && levels[2] === 0) return mdsPath(levels);
-  if (levels[2] === 0) return vmdPath(levels);
-  return channelPath(levels);
-}
-
-/** The device rows above a metric, nearest first: channel, VMD, MDS (those that are not 0). */
-function ancestorPathsOf(levels: readonly number[]): string[] {
-  return [
-    ...(levels[2] !== 0 ? [channelPath(levels)] : []),
-    ...(levels[1] !== 0 ? [vmdPath(levels)] : []),
-    mdsPath(levels),
-  ];
-}
-
-/** MDC as HL7 names it in CE/CWE.3 (table 0396). */
-export const isMdc = (codingSystem: string) => codingSystem.toUpperCase() === 'MDC';
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** An MDC triplet's code10 and reference id. */
-export function mdcPart(identifier: string, text: string): Pick<CodeRef, 'mdcCode' | 'refId'> {
+export function mdcPart(identifier: string, text: string): Mutable<Pick<CodeRef, 'mdcCode' | 'refId'>> {
   // Built member by member, not with spreads of temporary objects (3.5% of the pipeline).
   const part: { mdcCode?: number; refId?: string } = {};
   if (digitsPattern.test(identifier)) part.mdcCode = Number(identifier);
@@ -89,21 +95,45 @@ export function mdcPart(identifier: string, text: string): Pick<CodeRef, 'mdcCod
 }
 const digitsPattern = /^\d+$/;
 
+/** A triplet of another system as a local code, kept as sent; none without an identifier. */
+function localCodeOf(identifier: string, text: string, codingSystem: string): LocalCode | undefined {
+  if (identifier === '') return undefined;
+  const local: Mutable<LocalCode> = { code: identifier };
+  if (codingSystem !== '') local.system = codingSystem;
+  if (text !== '') local.display = text;
+  return local;
+}
+
+/** Codes by the (frozen, shared: parse.ts) coded element they were read from: devices send the same codes in every message. */
+const codeRefsByElement = new WeakMap<CodedElement, CodeRef>();
+
 /** OBX-3 as a code: the MDC triplet (first or alternate) and any other triplet as a local code, kept as sent. */
 export function codeRefOf(code: CodedElement): CodeRef {
-  const local = (identifier: string, text: string, codingSystem: string): CodeRef['localCode'] =>
-    identifier === ''
-      ? undefined
-      : { code: identifier, ...(codingSystem !== '' ? { system: codingSystem } : {}), ...(text !== '' ? { display: text } : {}) };
-  if (isMdc(code.codingSystem)) {
-    const alternate = isMdc(code.alternateCodingSystem)
-      ? undefined
-      : local(code.alternateIdentifier, code.alternateText, code.alternateCodingSystem);
-    return { ...mdcPart(code.identifier, code.text), ...(alternate !== undefined ? { localCode: alternate } : {}) };
+  const known = codeRefsByElement.get(code);
+  if (known !== undefined) return known;
+  const ref = newCodeRef(code);
+  if (Object.isFrozen(code)) {
+    if (ref.localCode !== undefined) Object.freeze(ref.localCode);
+    codeRefsByElement.set(code, Object.freeze(ref));
   }
-  const primary = local(code.identifier, code.text, code.codingSystem);
+  return ref;
+}
+
+function newCodeRef(code: CodedElement): CodeRef {
+  // Member by member, no closure or spreads: this runs for every OBX.
+  if (isMdc(code.codingSystem)) {
+    const ref: Mutable<CodeRef> = mdcPart(code.identifier, code.text);
+    if (!isMdc(code.alternateCodingSystem)) {
+      const alternate = localCodeOf(code.alternateIdentifier, code.alternateText, code.alternateCodingSystem);
+      if (alternate !== undefined) ref.localCode = alternate;
+    }
+    return ref;
+  }
+  const primary = localCodeOf(code.identifier, code.text, code.codingSystem);
   if (isMdc(code.alternateCodingSystem)) {
-    return { ...mdcPart(code.alternateIdentifier, code.alternateText), ...(primary !== undefined ? { localCode: primary } : {}) };
+    const ref: Mutable<CodeRef> = mdcPart(code.alternateIdentifier, code.alternateText);
+    if (primary !== undefined) ref.localCode = primary;
+    return ref;
   }
   return primary !== undefined ? { localCode: primary } : {};
 }
@@ -174,10 +204,7 @@ function deviceType(row: ObservationRow): CodeRef | undefined {
   return type.mdcCode !== undefined || type.localCode !== undefined ? type : undefined;
 }
 
-const isMdsRow = (row: ObservationRow): boolean => {
-  const levels = containmentOf(row.subId);
-  return levels !== undefined && isDeviceRow(levels) && levels[1] === 0 && levels[2] === 0;
-};
+const isMdsRow = (row: ObservationRow): boolean => containmentOf(row.subId)?.isMdsRow === true;
 
 /** Contained rows grouped by MDS number; uncontained rows by the identity they carry or inherit. In order of first appearance. */
 function groupSystems(rows: readonly ObservationRow[], senderIdentity: () => DeviceIdentity): SystemRows[] {
@@ -189,9 +216,9 @@ function groupSystems(rows: readonly ObservationRow[], senderIdentity: () => Dev
   };
   let lastUncontainedIdentity: DeviceIdentity | undefined;
   for (const row of rows) {
-    const levels = containmentOf(row.subId);
-    if (levels !== undefined) {
-      groupOf(`mds:${levels[0]}`).rows.push(row);
+    const containment = containmentOf(row.subId);
+    if (containment !== undefined) {
+      groupOf(`mds:${containment.levels[0]}`).rows.push(row);
       continue;
     }
     const identity = rowIdentity(row) ?? lastUncontainedIdentity ?? senderIdentity();
@@ -228,15 +255,15 @@ function describeSystem(system: SystemRows, location: string | undefined): Devic
 
   const deviceRows = new Map<string, { row: ObservationRow; id: string }>();
   for (const row of system.rows) {
-    const levels = containmentOf(row.subId);
-    if (levels === undefined || !isDeviceRow(levels) || isMdsRow(row)) continue; // a second MDS row adds nothing
-    const path = devicePathOf(levels);
+    const containment = containmentOf(row.subId);
+    if (containment === undefined || !containment.isDeviceRow || containment.isMdsRow) continue; // a second MDS row adds nothing
+    const path = containment.devicePath;
     if (deviceRows.has(path)) continue;
     const id = deviceResourceId(key, path);
     deviceRows.set(path, { row, id });
     // A channel's parent is its VMD when the message has that VMD's row; a VMD's parent is the MDS.
-    const isChannel = levels[2] !== 0;
-    const parentPath = isChannel && levels[1] !== 0 ? vmdPath(levels) : undefined;
+    const isChannel = containment.levels[2] !== 0;
+    const parentPath = isChannel ? containment.vmdPath : undefined;
     const type = deviceType(row);
     devices.push({
       key,
@@ -247,27 +274,25 @@ function describeSystem(system: SystemRows, location: string | undefined): Devic
     });
   }
 
-  const metrics = system.rows
-    .filter((row) => {
-      const levels = containmentOf(row.subId);
-      return levels === undefined || !isDeviceRow(levels);
-    })
-    .map((row) => {
-      const levels = containmentOf(row.subId);
-      const above = (levels === undefined ? [] : ancestorPathsOf(levels))
-        .map((path) => deviceRows.get(path))
-        .filter((found) => found !== undefined);
-      return {
-        row,
-        placement: {
-          key,
-          deviceId: above[0]?.id ?? systemDeviceId,
-          systemDeviceId,
-          ancestors: [...above.map((found) => found.row), ...(system.mdsRow !== undefined ? [system.mdsRow] : [])],
-          containment: row.subId !== '' ? row.subId : undefined,
-        },
-      };
+  // Plain loops: filter/map/spread per metric row were most of this function's time.
+  const metrics: { row: ObservationRow; placement: MetricPlacement }[] = [];
+  for (const row of system.rows) {
+    const containment = containmentOf(row.subId);
+    if (containment?.isDeviceRow === true) continue;
+    let deviceId: string | undefined;
+    const ancestors: ObservationRow[] = [];
+    for (const path of containment?.ancestorPaths ?? []) {
+      const found = deviceRows.get(path);
+      if (found === undefined) continue;
+      deviceId ??= found.id;
+      ancestors.push(found.row);
+    }
+    if (system.mdsRow !== undefined) ancestors.push(system.mdsRow);
+    metrics.push({
+      row,
+      placement: { key, deviceId: deviceId ?? systemDeviceId, systemDeviceId, ancestors, containment: row.subId !== '' ? row.subId : undefined },
     });
+  }
   return { devices, metrics };
 }
 

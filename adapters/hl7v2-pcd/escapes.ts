@@ -76,8 +76,8 @@ export function decodeEscapeSequence(body: string, delimiters: Delimiters, chars
 export interface MaskedMessage {
   /** The message with every escape sequence replaced by one private-use character. */
   readonly text: string;
-  /** Puts the decoded sequences back into a value read from the masked text. */
-  restore(value: string): string;
+  /** Puts the decoded sequences back into a value read from the masked text; undefined when nothing was masked. */
+  readonly restore: ((value: string) => string) | undefined;
 }
 
 /** Escape-sequence patterns by escape character, compiled once each rather than per message (replace() resets lastIndex, so sharing is safe). */
@@ -101,6 +101,8 @@ export function maskEscapes(text: string, start: number, delimiters: Delimiters,
   if (anyToken.test(text)) {
     throw new GatewayError('hl7_unparseable', 'The message contains Unicode private-use characters U+F0000..U+FFFFD.');
   }
+  // Most messages hold no escape character after MSH-2: nothing to mask, nothing to restore.
+  if (text.indexOf(delimiters.escape, start) < 0) return { text, restore: undefined };
   const sequence = sequencePatternFor(delimiters.escape);
   const replacements: string[] = [];
   const masked = text.slice(start).replace(sequence, (match: string, body: string | undefined) => {

@@ -91,6 +91,25 @@ describe('hl7-segments splitSegments', () => {
     );
   });
 
+  it('splits the same from its cache of recent fields (messages without escape sequences), on first sight and again', () => {
+    fc.assert(
+      fc.property(message, ({ header, segments }) => {
+        const lines = [header, ...segments];
+        const expected = librarySplit(lines.join('\r'));
+        expect(splitSegments(lines, delimiters, undefined)).toEqual(expected);
+        expect(splitSegments(lines, delimiters, undefined)).toEqual(expected);
+      }),
+      { numRuns: 500, seed: 20261121 },
+    );
+  });
+
+  it('keeps no cached split across other delimiters', () => {
+    const line = 'OBX|1|NM|a^b#c';
+    expect(splitSegments([line], delimiters, undefined)[0]?.fields[3]).toEqual([[['a'], ['b#c']]]);
+    const hashComponents = { field: '|', repetition: '~', component: '#', subComponent: '&' } as const;
+    expect(splitSegments([line], hashComponents, undefined)[0]?.fields[3]).toEqual([[['a^b'], ['c']]]);
+  });
+
   it('reads the explicit null "" as empty in a sub-component too, and restores masked values', () => {
     const restore = (value: string) => value.replaceAll('\u{F0000}', '|');
     const [obx] = splitSegments(['OBX|1|NM|a&""&c^""~x\u{F0000}y||'], delimiters, restore);

@@ -44,26 +44,73 @@ function componentsOf(repetition: string, delimiters: SplitDelimiters, restore: 
   return result;
 }
 
-function fieldOf(text: string, delimiters: SplitDelimiters, restore: (text: string) => string): string[][][] {
+/** Every empty field, shared: a PCD-01 OBX has about as many empty fields as filled ones. Frozen, as it is shared. */
+const emptyField: Field = Object.freeze([Object.freeze([Object.freeze([''])])]);
+
+function fieldOf(text: string, delimiters: SplitDelimiters, restore: (text: string) => string): Field {
+  if (text === '' || text === explicitNull) return emptyField;
   // Most fields hold one plain value: no split, no intermediate arrays.
   if (!text.includes(delimiters.repetition)) return [componentsOf(text, delimiters, restore)];
   return text.split(delimiters.repetition).map((repetition) => componentsOf(repetition, delimiters, restore));
 }
 
+type Field = readonly (readonly (readonly string[])[])[];
+
+/**
+ * Fields with components seen lately, split: devices send the same codes, units, categories and
+ * equipment identifiers (OBX-3, -6, -17, -18) in every message, and splitting them was the largest
+ * part of the split. Only for messages without escape sequences, whose values depend on the text and
+ * the delimiters alone; cleared when the delimiters change or when full. Shared, hence frozen.
+ */
+const recentFields = new Map<string, Field>();
+const recentFieldsMax = 4096;
+let recentFieldsDelimiters = '';
+
+const unchanged = (text: string): string => text;
+
+function freezeField(field: string[][][]): Field {
+  for (const repetition of field) {
+    for (const component of repetition) Object.freeze(component);
+    Object.freeze(repetition);
+  }
+  return Object.freeze(field);
+}
+
+function recentFieldOf(text: string, delimiters: SplitDelimiters): Field {
+  // A single value is as quick to split as to look up.
+  if (!text.includes(delimiters.component)) return fieldOf(text, delimiters, unchanged);
+  let field = recentFields.get(text);
+  if (field === undefined) {
+    field = freezeField(fieldOf(text, delimiters, unchanged) as string[][][]);
+    if (recentFields.size >= recentFieldsMax) recentFields.clear();
+    recentFields.set(text, field);
+  }
+  return field;
+}
+
 /**
  * Splits the lines of a masked message (parse.ts checks each starts with a segment ID) into plain
  * segments. MSH-1 and MSH-2 are the delimiters themselves and stay empty.
+ * @param restore puts masked escape sequences back into a value; undefined when the message had none.
  */
-export function splitSegments(lines: readonly string[], delimiters: SplitDelimiters, restore: (text: string) => string): RawSegment[] {
+export function splitSegments(lines: readonly string[], delimiters: SplitDelimiters, restore: ((text: string) => string) | undefined): RawSegment[] {
+  if (restore === undefined) {
+    const key = `${delimiters.field}${delimiters.repetition}${delimiters.component}${delimiters.subComponent}`;
+    if (key !== recentFieldsDelimiters) {
+      recentFields.clear();
+      recentFieldsDelimiters = key;
+    }
+  }
   const counts = new Map<string, number>();
   const segments: RawSegment[] = [];
   for (const line of lines) {
     if (line === '') continue;
     const parts = line.split(delimiters.field);
     const type = parts[0] as string;
-    const fields: string[][][][] = type === 'MSH' ? [[], [], []] : [[]];
+    const fields: Field[] = type === 'MSH' ? [[], [], []] : [[]];
     for (let position = type === 'MSH' ? 2 : 1; position < parts.length; position += 1) {
-      fields.push(fieldOf(parts[position] as string, delimiters, restore));
+      const text = parts[position] as string;
+      fields.push(restore === undefined ? recentFieldOf(text, delimiters) : fieldOf(text, delimiters, restore));
     }
     const sequence = (counts.get(type) ?? 0) + 1;
     counts.set(type, sequence);

@@ -11,6 +11,10 @@ export const interpretationSystem = 'http://terminology.hl7.org/CodeSystem/v3-Ob
 export const vitalSignsCategory: CodeableConcept = {
   coding: [{ system: systems.observationCategory, code: 'vital-signs', display: 'Vital Signs' }],
 };
+// Frozen: every vital-sign Observation shares it, and the validator then checks it once (fast-fhir-check.ts).
+for (const coding of vitalSignsCategory.coding) Object.freeze(coding);
+Object.freeze(vitalSignsCategory.coding);
+Object.freeze(vitalSignsCategory);
 
 /**
  * The tag on a resource whose code the terminology table does not know: published as sent, and

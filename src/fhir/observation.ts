@@ -80,7 +80,30 @@ function findTerm(metric: CodeRef, terminology: TerminologyLookups): MetricTerm 
   return undefined;
 }
 
+/**
+ * Coded metrics by terminology table and by the metric as sent, when the adapter shares and freezes
+ * it (hl7v2-pcd does, per code the device sends): the table lookups and the concept are then built
+ * once, not per Observation. The concept is shared by those Observations, hence frozen.
+ */
+const codedMetricsByTable = new WeakMap<TerminologyLookups, WeakMap<CodeRef, CodedMetric | null>>();
+
 function codeMetric(metric: CodeRef, terminology: TerminologyLookups): CodedMetric | undefined {
+  if (!Object.isFrozen(metric)) return newCodedMetric(metric, terminology);
+  let known = codedMetricsByTable.get(terminology);
+  if (known === undefined) codedMetricsByTable.set(terminology, (known = new WeakMap()));
+  const found = known.get(metric);
+  if (found !== undefined) return found ?? undefined;
+  const coded = newCodedMetric(metric, terminology);
+  if (coded !== undefined) {
+    for (const coding of coded.concept.coding) Object.freeze(coding);
+    Object.freeze(coded.concept.coding);
+    Object.freeze(coded.concept);
+  }
+  known.set(metric, coded ?? null);
+  return coded;
+}
+
+function newCodedMetric(metric: CodeRef, terminology: TerminologyLookups): CodedMetric | undefined {
   const term = findTerm(metric, terminology);
   const mdcCode = term?.mdcCode ?? metric.mdcCode;
   const local = metric.localCode === undefined ? undefined : localCoding(metric.localCode);

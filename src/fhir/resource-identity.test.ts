@@ -99,6 +99,19 @@ describe('nameBasedUuid against a reference implementation (createHash, bits set
     );
   });
 
+  it('gives the same UUID for names around and past what its reusable buffer holds (1,024 bytes)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', minLength: 300, maxLength: 1_200 }), (name) => {
+        expect(nameBasedUuid(name)).toBe(reference(name, 'e2f077e6-09f9-4134-831d-064ebf517c40'));
+      }),
+      { numRuns: 500, seed: 6 },
+    );
+    for (const length of [340, 341, 342, 1023, 1024, 1025]) {
+      const name = 'é'.repeat(length);
+      expect(nameBasedUuid(name)).toBe(reference(name, 'e2f077e6-09f9-4134-831d-064ebf517c40'));
+    }
+  });
+
   it('gives a device the same id from the recent-ids cache as freshly hashed', () => {
     const first = deviceResourceId('ABCDEF0123456789', '1.1.0.0');
     expect(deviceResourceId('ABCDEF0123456789', '1.1.0.0')).toBe(first);

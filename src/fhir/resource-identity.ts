@@ -19,16 +19,32 @@ const vitalbridgeNamespaceBytes = namespaceBytesOf(vitalbridgeNamespace);
 const variantDigits = '89ab89ab89ab89ab';
 
 /**
+ * Our namespace's bytes, then room for a name: names (a few JSON strings) are written here rather
+ * than into a new Buffer per id, with no byte length counted first and no namespace copied. The hash
+ * reads it at once (crypto.hash is synchronous), so one buffer serves every call.
+ */
+const scratch = Buffer.alloc(16 + 1024);
+vitalbridgeNamespaceBytes.copy(scratch, 0);
+
+/** Namespace bytes + the name's UTF-8 bytes. */
+function hashInput(name: string, namespace: string): Buffer {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes, so a name this short always fits.
+  if (namespace === vitalbridgeNamespace && name.length * 3 <= scratch.length - 16) {
+    return scratch.subarray(0, 16 + scratch.write(name, 16, 'utf8'));
+  }
+  const input = Buffer.allocUnsafe(16 + Buffer.byteLength(name, 'utf8'));
+  namespaceBytesOf(namespace).copy(input, 0, 0, 16);
+  input.write(name, 16, 'utf8');
+  return input;
+}
+
+/**
  * RFC 9562 section 5.5: SHA-1 over namespace bytes + name bytes, version and variant bits set.
  * One-shot crypto.hash over one buffer, the bits set on the hex digits: createHash + two updates +
  * digest + a Buffer per id were ~7% of the pure pipeline's CPU.
  */
 export function nameBasedUuid(name: string, namespace: string = vitalbridgeNamespace): string {
-  const namespaceBytes = namespace === vitalbridgeNamespace ? vitalbridgeNamespaceBytes : namespaceBytesOf(namespace);
-  const input = Buffer.allocUnsafe(16 + Buffer.byteLength(name, 'utf8'));
-  namespaceBytes.copy(input, 0, 0, 16);
-  input.write(name, 16, 'utf8');
-  const hex = hash('sha1', input, 'hex');
+  const hex = hash('sha1', hashInput(name, namespace), 'hex');
   // Digit 12 is the version (5); digit 16's top two bits are the variant (10).
   const variant = variantDigits[Number.parseInt(hex[16]!, 16)]!;
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;

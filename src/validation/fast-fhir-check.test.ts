@@ -126,6 +126,47 @@ describe('fast FHIR check (src/validation/fast-fhir-check.ts)', () => {
     );
   });
 
+  it('agrees with zod on frozen resources too, asked twice (frozen concepts found valid are remembered)', () => {
+    const deepFreeze = (value: unknown): unknown => {
+      if (typeof value === 'object' && value !== null) {
+        for (const member of Object.values(value)) deepFreeze(member);
+        Object.freeze(value);
+      }
+      return value;
+    };
+    fc.assert(
+      fc.property(fc.nat(), fc.array(mutationArb, { minLength: 0, maxLength: 3 }), (pick, mutations) => {
+        let resource: unknown = observations[pick % observations.length];
+        for (const mutation of mutations) {
+          if (typeof resource !== 'object' || resource === null || Array.isArray(resource)) break;
+          resource = mutate(resource as Record<string, unknown>, mutation);
+        }
+        const frozen = deepFreeze(structuredClone(resource));
+        const expected = observation.safeParse(frozen).success;
+        expect(isValidObservation(frozen)).toBe(expected);
+        expect(isValidObservation(frozen)).toBe(expected);
+      }),
+      { numRuns: 3_000, seed: 7 },
+    );
+  });
+
+  it('does not remember a frozen concept whose members are getters (they may answer differently next time)', () => {
+    const base = structuredClone(observations.find((o) => o.valueQuantity !== undefined)!) as Record<string, unknown>;
+    const validCoding = Object.freeze([Object.freeze({ system: systems.mdc, code: '150456' })]);
+    const invalidCoding = Object.freeze([Object.freeze({ system: systems.mdc, code: ' bad' })]);
+    let valid = true;
+    const changing = Object.freeze({
+      get coding() {
+        return valid ? validCoding : invalidCoding;
+      },
+    });
+    const resource = { ...base, code: changing };
+    expect(isValidObservation(resource)).toBe(true);
+    valid = false;
+    expect(isValidObservation(resource)).toBe(false);
+    expect(observation.safeParse(resource).success).toBe(false);
+  });
+
   it('agrees with the zod Device schema on random mutations of the fixtures (1-3 mutations each)', () => {
     fc.assert(
       fc.property(fc.nat(), fc.array(mutationArb, { minLength: 1, maxLength: 3 }), (pick, mutations) => {

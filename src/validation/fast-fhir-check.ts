@@ -57,8 +57,28 @@ const isCoding = (value: unknown): boolean =>
   isObject(value) && isFhirUri(value.system) && isFhirCode(value.code) && isOptionalFhirString(value.display) && onlyMembers(value, codingMembers);
 
 const conceptMembers = new Set(['coding', 'text']);
-const isCodeableConcept = (value: unknown): boolean =>
-  isObject(value) && arrayOf(value.coding, isCoding) && isOptionalFhirString(value.text) && onlyMembers(value, conceptMembers);
+
+/**
+ * Concepts found valid that cannot change: frozen through and through, of plain data members. The
+ * FHIR builders share one such concept per metric code (src/fhir/observation.ts), so each is checked
+ * once rather than in every Observation.
+ */
+const validFrozenConcepts = new WeakSet<object>();
+
+const isFrozenData = (value: object): boolean =>
+  Object.isFrozen(value) && Object.values(Object.getOwnPropertyDescriptors(value)).every((member) => 'value' in member);
+
+/** The concept and its coding array and Codings frozen data (strings are immutable; validity excludes deeper objects). */
+const isFrozenConcept = (value: Members): boolean =>
+  isFrozenData(value) && Array.isArray(value.coding) && isFrozenData(value.coding) && (value.coding as object[]).every(isFrozenData);
+
+const isCodeableConcept = (value: unknown): boolean => {
+  if (!isObject(value)) return false;
+  if (validFrozenConcepts.has(value)) return true;
+  const valid = arrayOf(value.coding, isCoding) && isOptionalFhirString(value.text) && onlyMembers(value, conceptMembers);
+  if (valid && isFrozenConcept(value)) validFrozenConcepts.add(value);
+  return valid;
+};
 const isOptionalCodeableConcept = (value: unknown): boolean => value === undefined || isCodeableConcept(value);
 
 const hasMdcCoding = (concept: Members): boolean => (concept.coding as readonly Members[]).some((c) => c.system === systems.mdc);
