@@ -25,6 +25,7 @@ import {
   type LocalCode,
 } from '../../src/fhir/index.ts';
 import type { CodedElement, EntityIdentifier, ObservationRow } from './parse.ts';
+import { recentValues } from './recent-values.ts';
 
 const containmentPattern = /^\d+(\.\d+){3,}$/;
 
@@ -48,16 +49,14 @@ interface Containment {
  * send the same few paths in every message (regex + split + map, then path strings rebuilt per row,
  * were 5-6% of the pipeline). Bounded: cleared when full. The values are shared, hence frozen.
  */
-const recentContainments = new Map<string, Containment | null>();
-const recentContainmentsMax = 4096;
+const recentContainments = recentValues<Containment | null>();
 
 /** OBX-4 as a containment path (at least four parts, MDS from 1), else undefined. */
 export function containmentOf(subId: string): Containment | undefined {
   const known = recentContainments.get(subId);
   if (known !== undefined) return known ?? undefined;
   const containment = parseContainment(subId);
-  if (recentContainments.size >= recentContainmentsMax) recentContainments.clear();
-  recentContainments.set(subId, containment ?? null);
+  recentContainments.remember(subId, containment ?? null);
   return containment;
 }
 

@@ -10,6 +10,8 @@
  * codec lookups). hl7-segments.test.ts checks this split against the library's on generated messages.
  */
 
+import { recentValues } from './recent-values.ts';
+
 /** One segment as plain text: fields[n] is HL7 field n (1-based; fields[0] is unused), repetitions > components > sub-components. */
 export interface RawSegment {
   readonly type: string;
@@ -61,9 +63,9 @@ type Field = readonly (readonly (readonly string[])[])[];
  * equipment identifiers (OBX-3, -6, -17, -18) in every message, and splitting them was the largest
  * part of the split. Only for messages without escape sequences, whose values depend on the text and
  * the delimiters alone; cleared when the delimiters change or when full. Shared, hence frozen.
+ * Only OBX fields: patient identifiers and names (PID, PV1, NK1) are never kept beyond their message.
  */
-const recentFields = new Map<string, Field>();
-const recentFieldsMax = 4096;
+const recentFields = recentValues<Field>();
 let recentFieldsDelimiters = '';
 
 const unchanged = (text: string): string => text;
@@ -81,9 +83,7 @@ function recentFieldOf(text: string, delimiters: SplitDelimiters): Field {
   if (!text.includes(delimiters.component)) return fieldOf(text, delimiters, unchanged);
   let field = recentFields.get(text);
   if (field === undefined) {
-    field = freezeField(fieldOf(text, delimiters, unchanged) as string[][][]);
-    if (recentFields.size >= recentFieldsMax) recentFields.clear();
-    recentFields.set(text, field);
+    field = recentFields.remember(text, freezeField(fieldOf(text, delimiters, unchanged) as string[][][]));
   }
   return field;
 }
@@ -110,7 +110,7 @@ export function splitSegments(lines: readonly string[], delimiters: SplitDelimit
     const fields: Field[] = type === 'MSH' ? [[], [], []] : [[]];
     for (let position = type === 'MSH' ? 2 : 1; position < parts.length; position += 1) {
       const text = parts[position] as string;
-      fields.push(restore === undefined ? recentFieldOf(text, delimiters) : fieldOf(text, delimiters, restore));
+      fields.push(restore === undefined && type === 'OBX' ? recentFieldOf(text, delimiters) : fieldOf(text, delimiters, restore ?? unchanged));
     }
     const sequence = (counts.get(type) ?? 0) + 1;
     counts.set(type, sequence);

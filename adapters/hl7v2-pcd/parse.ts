@@ -10,6 +10,7 @@ import { isCalendarValid, isOffsetValid, type LocalDateTime, type UtcOffset } fr
 import { hl7Code, quotedCode, versionCode } from './error-detail.ts';
 import { maskEscapes, type Delimiters, type MessageCharset } from './escapes.ts';
 import { splitSegments, valueAt, type RawSegment } from './hl7-segments.ts';
+import { recentValues } from './recent-values.ts';
 
 export const supportedVersions = ['2.3', '2.3.1', '2.4', '2.5', '2.5.1', '2.6'] as const;
 export type SupportedVersion = (typeof supportedVersions)[number];
@@ -317,8 +318,7 @@ function readDateTime(text: string): Hl7DateTime | undefined {
  * (regex + calendar check per field were ~5% of the pipeline). Bounded: cleared when full; the
  * results are shared, hence frozen. Only valid times are kept, so errors still name their field.
  */
-const recentDateTimes = new Map<string, Hl7DateTime>();
-const recentDateTimesMax = 4096;
+const recentDateTimes = recentValues<Hl7DateTime>();
 
 /**
  * HL7 DTM (TS component 1 before v2.6): YYYYMMDDHHMM[SS[.S[S[S[S]]]]][+/-ZZZZ]. At least minutes are
@@ -337,9 +337,7 @@ export function parseDateTime(text: string, segment: RawSegment, field: number):
       { location },
     );
   }
-  if (recentDateTimes.size >= recentDateTimesMax) recentDateTimes.clear();
-  recentDateTimes.set(text, parsed);
-  return parsed;
+  return recentDateTimes.remember(text, parsed);
 }
 
 function observationRow(obx: RawSegment, delimiters: Delimiters): ObservationRow {
