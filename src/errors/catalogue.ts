@@ -192,6 +192,13 @@ export const errorCatalogue = {
     hl7: '207',
     message: 'Kafka refused or lost the records; resend the message.',
   },
+  publish_refused: {
+    stage: 'publish',
+    retryable: false,
+    hl7: '207',
+    message:
+      "Kafka refused the records for good (larger than the topic's max.message.bytes, or an invalid record): resending the same records cannot help. With delivery.ack: spool the record is kept in the spool's quarantine/ and the drain goes on.",
+  },
   // ---- the durable spool (delivery.ack: spool), src/spool/
   spool_full: {
     stage: 'publish',

@@ -10,7 +10,7 @@ export const apiDeviceStates = ['connected', 'stale', 'offline', 'disconnected']
 export type ApiDeviceState = (typeof apiDeviceStates)[number];
 
 /** Error codes a Kafka produce can fail with (src/publishing): label values initialised to 0. */
-const produceErrorCodes = ['publish_failed', 'publish_timeout'] as const;
+const produceErrorCodes = ['publish_failed', 'publish_refused', 'publish_timeout'] as const;
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
@@ -191,6 +191,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       name: 'vitalbridge_spool_write_errors_total',
       help: 'Failed spool writes or fsyncs, by errno (ENOSPC, EACCES, EROFS, EIO, ...); each fails its messages with spool_write_failed.',
       labelNames: ['errno'] as const,
+      registers,
+    }),
+    spoolRecordsSetAside: new Counter({
+      name: 'vitalbridge_spool_records_set_aside_total',
+      help: "Spooled records Kafka refused for good (publish_refused), kept in the spool's quarantine/ so the drain goes on.",
       registers,
     }),
     spoolDrainErrors: new Counter({

@@ -134,6 +134,24 @@ export function classifyKafkaConnectError(error: unknown): GatewayError | undefi
   return undefined;
 }
 
+/** Kafka error codes that refuse the records themselves: sending them again cannot succeed. */
+const refusedRecordErrors: ReadonlySet<string> = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD']);
+
+/**
+ * A failed send of either client as a catalogued error: publish_refused when Kafka refused the
+ * records themselves (kafkajs names the error code in `type`, @platformatic/kafka in `apiId`),
+ * publish_failed for everything else (the broker away, a timeout, a lost connection: resend).
+ */
+export function publishErrorOf(error: unknown): GatewayError {
+  if (error instanceof GatewayError) return error;
+  const chain = errorChain(error);
+  const refused = chain.some((e) => {
+    const { type, apiId } = e as { type?: unknown; apiId?: unknown };
+    return refusedRecordErrors.has(String(type)) || refusedRecordErrors.has(String(apiId));
+  });
+  return new GatewayError(refused ? 'publish_refused' : 'publish_failed', describeKafkaError(error), { cause: error });
+}
+
 /**
  * The error and what caused it, depth first: kafkajs nests causes in originalError, Node and
  * @platformatic/kafka in cause, and @platformatic/kafka collects its retries' failures in an

@@ -4,10 +4,9 @@
  * publish() calls go out together as one sendBatch (coalescing-queue.ts).
  */
 import { Kafka, type Producer, type Admin, type ITopicConfig, type IHeaders } from 'kafkajs';
-import { GatewayError } from '../errors/catalogue.ts';
 import { createCoalescingQueue } from './coalescing-queue.ts';
 import type { KafkaPublisherOptions, Publisher } from './publisher.ts';
-import { kafkaClientConfig } from './kafka-client-config.ts';
+import { kafkaClientConfig, publishErrorOf } from './kafka-client-config.ts';
 import { createRenewingProducer } from './producer-renewal.ts';
 
 export type { KafkaPublisherOptions } from './publisher.ts';
@@ -88,7 +87,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
             .then(() => undefined),
         );
       } catch (error) {
-        throw new GatewayError('publish_failed', error instanceof Error ? `${error.name}: ${error.message}` : undefined, { cause: error });
+        throw publishErrorOf(error);
       }
     },
   });

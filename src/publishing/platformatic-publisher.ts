@@ -9,9 +9,8 @@
  */
 import { Admin, compatibilityPartitioner, Connection, instancesChannel, ProduceAcks, Producer, stringSerializers } from '@platformatic/kafka';
 import { z } from 'zod';
-import { GatewayError } from '../errors/catalogue.ts';
 import { createCoalescingQueue } from './coalescing-queue.ts';
-import { classifyKafkaConnectError, describeKafkaError, platformaticClientOptions } from './kafka-client-config.ts';
+import { classifyKafkaConnectError, describeKafkaError, platformaticClientOptions, publishErrorOf } from './kafka-client-config.ts';
 import { createRenewingProducer } from './producer-renewal.ts';
 import type { KafkaPublisherOptions, Publisher } from './publisher.ts';
 
@@ -143,7 +142,7 @@ export function createPlatformaticPublisher(options: PlatformaticPublisherOption
           await current.send({ messages });
         });
       } catch (error) {
-        throw new GatewayError('publish_failed', describeKafkaError(error), { cause: error });
+        throw publishErrorOf(error);
       }
     },
   });

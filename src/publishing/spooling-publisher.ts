@@ -69,6 +69,20 @@ export function createSpoolingPublisher(options: SpoolingPublisherOptions): Publ
     return { initialDelayMs: settings.retryInitialDelayMs, maxDelayMs: settings.retryMaxDelayMs, multiplier: 2, jitter: 0.2 };
   }
 
+  async function deliverOneByOne(open: Spool, batch: SpooledBatch): Promise<void> {
+    for (const [index, record] of batch.records.entries()) {
+      const seq = batch.firstSeq + BigInt(index);
+      try {
+        await inner.publish([record], { timeoutMs: options.publishTimeoutMs });
+      } catch (error) {
+        if (!isGatewayError(error) || error.code !== 'publish_refused') throw error;
+        const file = await open.setAside(seq, record, { code: error.code, detail: error.message });
+        metrics.spoolRecordsSetAside.inc();
+        log.error('spool_record_set_aside', { code: error.code, seq: seq.toString(), topic: record.topic, bytes: Buffer.byteLength(record.value), file, detail: error.message });
+      }
+    }
+  }
+
   async function drain(open: Spool): Promise<void> {
     const signal = stopDrainer.signal;
     let failures = 0;
@@ -94,7 +108,14 @@ export function createSpoolingPublisher(options: SpoolingPublisherOptions): Publ
         continue;
       }
       try {
-        await inner.publish(batch.records, { timeoutMs: options.publishTimeoutMs });
+        try {
+          await inner.publish(batch.records, { timeoutMs: options.publishTimeoutMs });
+        } catch (error) {
+          if (!isGatewayError(error) || error.code !== 'publish_refused') throw error;
+          // Kafka refused the batch for good (one record too large, or the batch over the topic's
+          // limit): record by record, setting aside what it refuses, so one record cannot stop the drain.
+          await deliverOneByOne(open, batch);
+        }
       } catch (error) {
         const code = isGatewayError(error) ? error.code : 'publish_failed';
         metrics.spoolDrainErrors.inc({ code });

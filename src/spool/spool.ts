@@ -79,6 +79,11 @@ export interface Spool {
   markDelivered(seq: bigint): Promise<void>;
   /** Makes the next read() start again after the last delivered record (after a failed delivery). */
   rewind(): void;
+  /**
+   * Keeps a record Kafka refused for good (publish_refused) in quarantine/refused-<seq>.json, durably,
+   * so the drain can go past it without losing it. Returns the file's path.
+   */
+  setAside(seq: bigint, record: OutboundRecord, reason: { code: string; detail: string }): Promise<string>;
   status(): SpoolStatus;
   /** Fails queued appends, waits for the running write, closes files. */
   close(): Promise<void>;
@@ -613,6 +618,14 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
     read,
     waitForRecords,
     markDelivered,
+    async setAside(seq, record, reason) {
+      const target = join(dir, quarantineDir);
+      await mkdir(target, { recursive: true });
+      const name = `refused-${seq.toString().padStart(20, '0')}.json`;
+      const refused = { version: 1, seq: seq.toString(), refusedAt: new Date().toISOString(), reason, record };
+      await writeDurably(target, name, `${JSON.stringify(refused)}\n`);
+      return join(target, name);
+    },
     rewind() {
       cursor.nextSeq = deliveredThrough + 1n;
       cursor.segment = undefined;
@@ -808,12 +821,17 @@ async function readCheckpoint(dir: string, log: Logger): Promise<bigint> {
   return BigInt(result.data.deliveredThrough);
 }
 
-async function writeCheckpoint(dir: string, deliveredThrough: bigint): Promise<void> {
-  const path = join(dir, checkpointFile);
+function writeCheckpoint(dir: string, deliveredThrough: bigint): Promise<void> {
+  return writeDurably(dir, checkpointFile, `${JSON.stringify({ version: 1, deliveredThrough: deliveredThrough.toString() })}\n`);
+}
+
+/** Whole or not at all, and durable once it resolves: a temporary file, fsync, rename, fsync of the directory. */
+async function writeDurably(dir: string, name: string, text: string): Promise<void> {
+  const path = join(dir, name);
   const temporary = `${path}.tmp`;
   const handle = await open(temporary, 'w');
   try {
-    await handle.writeFile(`${JSON.stringify({ version: 1, deliveredThrough: deliveredThrough.toString() })}\n`);
+    await handle.writeFile(text);
     await handle.datasync();
   } finally {
     await handle.close();
