@@ -13,7 +13,7 @@ import { readAcknowledgement } from '../../src/hl7/read-ack.ts';
 import { startLocalKafka, type LocalKafka } from '../../src/kafka-local/local-kafka.ts';
 import { MllpClient } from '../../src/transports/mllp/client.ts';
 import { generateTestPki, type TestPki } from '../support/certificates.ts';
-import { startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
+import { startTestGateway, startTestGatewayExpectingFailure, type TestGateway } from '../support/gateway-harness.ts';
 import { readAll } from '../support/kafka.ts';
 import { pcd01Message } from '../support/messages.ts';
 
@@ -71,8 +71,7 @@ describe('Kafka over SASL_SSL (real broker, TLS listener with a test CA)', () =>
     ['does not trust the broker certificate (system CAs only)', () => ({ enabled: true })],
     ['presents no client certificate', () => ({ caFile: pki.ca.certFile })],
   ])('a gateway that %s refuses to start with kafka_tls_failed, before MLLP listens', async (_case, ssl) => {
-    const logLines: string[] = [];
-    const failure = await startTestGateway({
+    const { failure, logLines, kafkaStartFailed } = await startTestGatewayExpectingFailure({
       brokers: broker.brokers,
       config: {
         kafka: {
@@ -81,17 +80,9 @@ describe('Kafka over SASL_SSL (real broker, TLS listener with a test CA)', () =>
           connectTimeoutMs: 5_000,
         },
       },
-      logLines,
-    }).then(
-      (gw) => {
-        gateways.push(gw);
-        return undefined;
-      },
-      (error: unknown) => error,
-    );
+    });
     expect(isGatewayError(failure) && failure.code).toBe('kafka_tls_failed');
-    const failed = logLines.map((line) => JSON.parse(line) as Record<string, unknown>).find((entry) => entry.event === 'kafka_start_failed');
-    expect(failed).toMatchObject({ level: 'error', code: 'kafka_tls_failed', protocol: 'SASL_SSL' });
+    expect(kafkaStartFailed).toMatchObject({ level: 'error', code: 'kafka_tls_failed', protocol: 'SASL_SSL' });
     expect(logLines.some((line) => line.includes('"event":"mllp_listening"'))).toBe(false);
   }, 90_000);
 });

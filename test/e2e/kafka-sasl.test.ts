@@ -10,7 +10,7 @@ import { isGatewayError } from '../../src/errors/catalogue.ts';
 import { readAcknowledgement } from '../../src/hl7/read-ack.ts';
 import { startLocalKafka, type LocalKafka } from '../../src/kafka-local/local-kafka.ts';
 import { MllpClient } from '../../src/transports/mllp/client.ts';
-import { startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
+import { startTestGateway, startTestGatewayExpectingFailure, type TestGateway } from '../support/gateway-harness.ts';
 import { readAll } from '../support/kafka.ts';
 import { pcd01Message } from '../support/messages.ts';
 import { freePort } from '../../src/transports/free-port.ts';
@@ -74,21 +74,12 @@ describe('Kafka over SASL (real broker, SASL_PLAINTEXT listener)', () => {
 
   it('with a wrong password the gateway refuses to start with kafka_auth_failed, never listens, logs no secret', async () => {
     const mllpPort = await freePort();
-    const logLines: string[] = [];
-    const failure = await startTestGateway({
+    const { failure, logLines, kafkaStartFailed } = await startTestGatewayExpectingFailure({
       brokers: broker.brokers,
       config: { mllp: { port: mllpPort }, kafka: { sasl: { mechanism: 'scram-sha-256', username: users.gateway.username, password: WRONG_PASSWORD } } },
-      logLines,
-    }).then(
-      (gw) => {
-        gateways.push(gw);
-        return undefined;
-      },
-      (error: unknown) => error,
-    );
+    });
     expect(isGatewayError(failure) && failure.code).toBe('kafka_auth_failed');
-    const failed = logLines.map((line) => JSON.parse(line) as Record<string, unknown>).find((entry) => entry.event === 'kafka_start_failed');
-    expect(failed).toMatchObject({ level: 'error', code: 'kafka_auth_failed', protocol: 'SASL_PLAINTEXT', saslMechanism: 'scram-sha-256' });
+    expect(kafkaStartFailed).toMatchObject({ level: 'error', code: 'kafka_auth_failed', protocol: 'SASL_PLAINTEXT', saslMechanism: 'scram-sha-256' });
     expect(logLines.join('')).not.toContain(WRONG_PASSWORD);
     // Kafka is opened before the MLLP listener, so no sender could have been acknowledged.
     await expect(canConnect(mllpPort)).resolves.toBe(false);

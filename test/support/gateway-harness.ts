@@ -68,6 +68,25 @@ export async function startTestGateway(options: {
   };
 }
 
+/**
+ * Starts a gateway that must refuse to start. Returns what start-up threw (undefined if it started after
+ * all: that gateway is stopped again, and the caller's expectations fail), everything it logged, and its
+ * `kafka_start_failed` log entry.
+ */
+export async function startTestGatewayExpectingFailure(
+  options: Omit<Parameters<typeof startTestGateway>[0], 'logLines'>,
+): Promise<{ failure: unknown; logLines: string[]; kafkaStartFailed: Record<string, unknown> | undefined }> {
+  const logLines: string[] = [];
+  let failure: unknown;
+  try {
+    await (await startTestGateway({ ...options, logLines })).stop();
+  } catch (error) {
+    failure = error;
+  }
+  const kafkaStartFailed = logLines.map((line) => JSON.parse(line) as Record<string, unknown>).find((entry) => entry.event === 'kafka_start_failed');
+  return { failure, logLines, kafkaStartFailed };
+}
+
 /** A raw TCP connection that collects MLLP reply frames, for tests that control every byte sent. */
 export async function rawMllpConnection(port: number): Promise<{
   socket: Socket;
