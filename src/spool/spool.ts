@@ -575,13 +575,7 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
       await (activeHandle as FileHandle).datasync();
       rollRequired = true;
     } else {
-      const handle = await open(segment.path, 'r+');
-      try {
-        await handle.truncate(offset);
-        await handle.datasync();
-      } finally {
-        await handle.close();
-      }
+      await truncateDurably(segment.path, offset);
     }
     diskBytes -= segment.size - offset;
     segment.size = offset;
@@ -763,13 +757,7 @@ async function recoverLastSegment(segment: Segment, options: SpoolOptions): Prom
     await rename(temporary, segment.path);
     await syncDirectory(options.dir);
   } else if (size < bytes.length) {
-    const handle = await open(segment.path, 'r+');
-    try {
-      await handle.truncate(size);
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
+    await truncateDurably(segment.path, size);
   }
   segment.size = size;
   return { nextSeq };
@@ -823,6 +811,17 @@ async function readCheckpoint(dir: string, log: Logger): Promise<bigint> {
 
 function writeCheckpoint(dir: string, deliveredThrough: bigint): Promise<void> {
   return writeDurably(dir, checkpointFile, `${JSON.stringify({ version: 1, deliveredThrough: deliveredThrough.toString() })}\n`);
+}
+
+/** Cuts a closed segment file to `size` bytes, durably. */
+async function truncateDurably(path: string, size: number): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    await handle.truncate(size);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Whole or not at all, and durable once it resolves: a temporary file, fsync, rename, fsync of the directory. */
