@@ -18,12 +18,13 @@ import { ensureCompiledGateway, startGatewayProcess, type GatewayProcess } from 
 import { closedLoop, openConnections, openLoop, percentiles, type LoadConnection, type LoadResult } from './lib/mllp-load.ts';
 import { OBX_PER_MESSAGE } from './lib/pcd-message.ts';
 import { runPipeline, type PipelineReport } from './lib/pipeline.ts';
-import { cpuSeconds, memoryMb, rssSampler } from './lib/proc-stats.ts';
+import { cpuWindow, memoryMb, rssSampler } from './lib/proc-stats.ts';
 import { runProducerPerformance, type ProducerPerfResult } from './lib/producer-perf.ts';
 import { createPlatformaticPublisher } from '../src/publishing/platformatic-publisher.ts';
 import { runPublisherBench, type PublisherBenchRow } from './lib/publisher-bench.ts';
 import { createKafkaPublisher } from '../src/publishing/kafka-publisher.ts';
 import { SERIAL_ADAPTERS, startSimulators } from './lib/serial-sims.ts';
+import { hospitalLoadOn, startFloorServer, type HospitalLoadRow } from './lib/floor-servers.ts';
 
 const quick = process.env.BENCH_QUICK === '1';
 const seconds = Number(process.env.BENCH_SECONDS ?? (quick ? 8 : 25));
@@ -50,28 +51,6 @@ const gatewayCode = ensureCompiledGateway();
 let localKafka: LocalKafka | undefined;
 const brokers = process.env.KAFKA_BROKERS?.split(',') ?? (localKafka = await startLocalKafka({ onProgress: (l) => log(l) })).brokers;
 log(`broker ${brokers.join(',')}`);
-
-interface Measured {
-  cpuSeconds: number;
-  wallSeconds: number;
-}
-function cpuWindow(pid: number): { start(): void; end(): void; result(): Measured } {
-  let c0 = 0;
-  let t0 = 0;
-  let c1 = 0;
-  let t1 = 0;
-  return {
-    start() {
-      c0 = cpuSeconds(pid);
-      t0 = performance.now();
-    },
-    end() {
-      c1 = cpuSeconds(pid);
-      t1 = performance.now();
-    },
-    result: () => ({ cpuSeconds: c1 - c0, wallSeconds: (t1 - t0) / 1000 }),
-  };
-}
 
 function closeAll(connections: readonly LoadConnection[]): void {
   for (const c of connections) c.close();
@@ -182,6 +161,40 @@ const sustainableRate = Math.min(1, round(best.messagesPerSecond / 2 / hospitalC
 const hospital = [await hospitalCase(hospitalConnections, sustainableRate, 'sustainable')];
 if (sustainableRate < 1) hospital.push(await hospitalCase(hospitalConnections, 1, 'one-per-second'));
 
+// ---------------------------------------------------------------- 3b. the floor under the hospital case
+// The same load (at 1 msg/s per connection) on servers that do only what no gateway can skip: a fixed
+// ACK per frame; a fixed ACK + the same records with the same Kafka client and settings; and Kafka's
+// own Java producer alone at the same records/s. What the gateway spends above these is its own work.
+const floorSeconds = Math.min(hospitalSeconds, quick ? 8 : 15);
+const floorTiming = { warmupMs: quick ? 2_000 : 3_000, measureMs: floorSeconds * 1000 };
+const floor: Array<{ server: string } & HospitalLoadRow> = [];
+for (const [server, mode] of [
+  ['fixed ACK per frame: no parsing, no FHIR, no Kafka', 'ack'],
+  ["fixed ACK + each frame's 8 records (made by the pipeline beforehand) with the gateway's Kafka client and settings, ACK after the send", 'kafka'],
+] as const) {
+  log(`floor (${mode}): ${hospitalConnections} connections at 1 message/s each, ${floorSeconds} s`);
+  const floorServer = await startFloorServer({ mode, brokers });
+  floor.push({ server, ...(await hospitalLoadOn(floorServer, hospitalConnections, 1, floorTiming)) });
+  await floorServer.stop();
+  log(`  ${JSON.stringify(floor.at(-1))}`);
+}
+const hospitalRecordsPerSecond = hospitalConnections * pipeline.recordsPerMessage;
+log(`Kafka's Java producer alone: ProducerPerformance paced at ${hospitalRecordsPerSecond} records/s, CPU from 10 s to ${10 + floorSeconds} s`);
+let javaProducerAlone: ProducerPerfResult | { error: string };
+try {
+  javaProducerAlone = await runProducerPerformance({
+    brokers,
+    records: hospitalRecordsPerSecond * (floorSeconds + 13),
+    recordBytes: pipeline.observationRecordBytes,
+    throughput: hospitalRecordsPerSecond,
+    cpuWindow: { from: 10, to: 10 + floorSeconds },
+  });
+  log(`  ${javaProducerAlone.cores} cores; ${javaProducerAlone.summaryLine}`);
+} catch (error) {
+  javaProducerAlone = { error: error instanceof Error ? error.message : String(error) };
+  log(`  failed: ${javaProducerAlone.error}`);
+}
+
 // ---------------------------------------------------------------- 4. serial path
 log(`serial: ${SERIAL_ADAPTERS.join(', ')} simulators at speed ${serialSpeed} over tcp-client, ${seconds} s`);
 const sims = await startSimulators(serialSpeed);
@@ -274,6 +287,7 @@ const report = {
   latencyAtHalfSaturation: latency,
   saturationGatewayHwmMb,
   hospital,
+  hospitalFloor: { floor, javaProducerAlone },
   serial,
   pipeline: pipeline.figures,
   publisherAlone: publisherRows,
@@ -316,6 +330,19 @@ for (const h of hospital) {
   lines.push(`| ${h.messagesPerSecondPerConnection} | ${f(h.offeredMessagesPerSecond)} | ${f(h.messagesPerSecond)} | ${f(h.observationsPerSecond)} | ${h.gatewayCores} | ${h.gatewayIdleRssMb} -> ${h.gatewayPeakRssMb} | ${h.ackMs.p50} | ${h.ackMs.p99} | ${h.failures} |`);
 }
 if (hospital.length > 1) lines.push('', `1 message/s per connection offers more than this machine's measured saturation (${f(best.messagesPerSecond)} msg/s), so the first row spreads half of saturation over the ${hospitalConnections} connections (one message every ${round(1 / sustainableRate, 1)} s each); the second row is the 1/s case, overloaded: its latency is queueing.`);
+lines.push('');
+const onePerSecond = hospital.find((h) => h.messagesPerSecondPerConnection === 1);
+lines.push(`## The floor under the hospital case: ${hospitalConnections} connections × 1 message/s (${f(hospitalRecordsPerSecond)} records/s), ${floorSeconds} s each`);
+lines.push('');
+lines.push('| what runs | achieved msg/s | cores | peak RSS MB | ACK p50 ms | ACK p99 ms |');
+lines.push('|---|---:|---:|---:|---:|---:|');
+for (const row of floor) lines.push(`| floor: ${row.server} | ${f(row.messagesPerSecond)} | ${row.cores} | ${row.peakRssMb} | ${row.ackMs.p50} | ${row.ackMs.p99} |`);
+if ('recordsPerSecond' in javaProducerAlone) {
+  lines.push(`| Kafka's Java producer alone: ProducerPerformance at ${f(hospitalRecordsPerSecond)} records/s of ${javaProducerAlone.recordBytes} bytes, acks=all (CPU after its 10 s start-up) | – | ${javaProducerAlone.cores ?? '–'} | – | ${javaProducerAlone.p50Ms} | ${javaProducerAlone.p99Ms} |`);
+} else {
+  lines.push(`| Kafka's Java producer alone: failed (${javaProducerAlone.error.split('\n')[0]}) | – | – | – | – | – |`);
+}
+if (onePerSecond !== undefined) lines.push(`| the gateway (hospital table above) | ${f(onePerSecond.messagesPerSecond)} | ${onePerSecond.gatewayCores} | ${onePerSecond.gatewayPeakRssMb} | ${onePerSecond.ackMs.p50} | ${onePerSecond.ackMs.p99} |`);
 lines.push('');
 lines.push(`## Serial path: ${SERIAL_ADAPTERS.join(', ')} simulators at speed ${serialSpeed} (tcp-client, ${seconds} s)`);
 lines.push('');

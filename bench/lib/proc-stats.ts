@@ -51,3 +51,27 @@ export function rssSampler(pid: number, intervalMs = 200): { stop(): number } {
     },
   };
 }
+
+export interface CpuMeasured {
+  cpuSeconds: number;
+  wallSeconds: number;
+}
+
+/** CPU seconds of a process between start() and end() (e.g. a load generator's measuring window). */
+export function cpuWindow(pid: number): { start(): void; end(): void; result(): CpuMeasured } {
+  let c0 = 0;
+  let t0 = 0;
+  let c1 = 0;
+  let t1 = 0;
+  return {
+    start() {
+      c0 = cpuSeconds(pid);
+      t0 = performance.now();
+    },
+    end() {
+      c1 = cpuSeconds(pid);
+      t1 = performance.now();
+    },
+    result: () => ({ cpuSeconds: c1 - c0, wallSeconds: (t1 - t0) / 1000 }),
+  };
+}

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { ensureKafkaJars } from '../../src/kafka-local/local-kafka.ts';
+import { cpuWindow } from './proc-stats.ts';
 
 export interface ProducerPerfResult {
   records: number;
@@ -16,10 +17,22 @@ export interface ProducerPerfResult {
   p99Ms: number;
   summaryLine: string;
   command: string;
+  /** The producer process's CPU (its threads, the JVM's included) in `cpuWindow`, in cores. */
+  cores?: number;
 }
 
-/** throughput: records/s to pace at (default -1: as fast as it goes, the ceiling); paced, its latencies are the broker's own produce latency at that load. */
-export async function runProducerPerformance(options: { brokers: readonly string[]; records: number; recordBytes: number; throughput?: number }): Promise<ProducerPerfResult> {
+/**
+ * throughput: records/s to pace at (default -1: as fast as it goes, the ceiling); paced, its latencies
+ * are the broker's own produce latency at that load. cpuWindow: seconds after the start between which
+ * to measure the process's CPU (after the JVM's start-up and JIT; the run must last past `to`).
+ */
+export async function runProducerPerformance(options: {
+  brokers: readonly string[];
+  records: number;
+  recordBytes: number;
+  throughput?: number;
+  cpuWindow?: { from: number; to: number };
+}): Promise<ProducerPerfResult> {
   const libs = await ensureKafkaJars();
   const topic = `bench.producer-perf.${Date.now()}`;
   // Same shape as the gateway's topics: one partition, created up front.
@@ -44,8 +57,20 @@ export async function runProducerPerformance(options: { brokers: readonly string
     'acks=all',
     `bootstrap.servers=${options.brokers.join(',')}`,
   ];
+  let cores: number | undefined;
   const output = await new Promise<string>((resolve, reject) => {
     const child = spawn('java', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const window = options.cpuWindow;
+    if (window !== undefined && child.pid !== undefined) {
+      const cpu = cpuWindow(child.pid);
+      const startTimer = setTimeout(cpu.start, window.from * 1000);
+      const endTimer = setTimeout(() => {
+        cpu.end();
+        const m = cpu.result();
+        cores = Number((m.cpuSeconds / m.wallSeconds).toFixed(3));
+      }, window.to * 1000);
+      child.once('exit', () => (clearTimeout(startTimer), clearTimeout(endTimer)));
+    }
     let text = '';
     child.stdout.on('data', (c: Buffer) => (text += c.toString()));
     child.stderr.on('data', (c: Buffer) => (text += c.toString()));
@@ -67,6 +92,7 @@ export async function runProducerPerformance(options: { brokers: readonly string
     p95Ms: num(/(\d+) ms 95th/),
     p99Ms: num(/(\d+) ms 99th/),
     summaryLine: line.trim(),
+    ...(cores !== undefined ? { cores } : {}),
     command: `java -cp '${join(libs, '*')}' ${args.slice(3).join(' ')}`,
   };
 }
