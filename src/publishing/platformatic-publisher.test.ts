@@ -19,7 +19,7 @@ function settings(brokers: readonly string[], partitions: number): KafkaPublishe
 }
 
 describe('@platformatic/kafka publisher', () => {
-  it('puts each device key in the partition kafkajs puts it in (3 partitions, 60 keys)', async () => {
+  it('puts each device key in the partition kafkajs puts it in (3 partitions, 60 keys, runs of one key as one message makes and keys coming back)', async () => {
     const brokers = kafkaBrokers();
     const prefix = uniqueTopicPrefix('partitioner');
     const keys = Array.from({ length: 60 }, (_, n) => `urn:eui64:00-1c-05-ff-fe-${n.toString(16).padStart(2, '0')}-00-00`);
@@ -32,14 +32,25 @@ describe('@platformatic/kafka publisher', () => {
       const publisher = create(settings(brokers, 3));
       await publisher.start([topic]);
       try {
-        const records: OutboundRecord[] = keys.map((key) => ({ topic, key, value: client, headers: {} }));
+        // Runs of three records with one key (one source message's records share their key), then
+        // every key once more in reverse order: the partitioner remembers the last key it hashed.
+        const headers = { 'source-adapter': client };
+        const records: OutboundRecord[] = [...keys.flatMap((key) => [key, key, key]), ...[...keys].reverse()].map((key) => ({ topic, key, value: client, headers }));
         await publisher.publish(records, { timeoutMs: 20_000 });
       } finally {
         await publisher.stop();
       }
-      const read = await readAll(brokers, topic, { expected: keys.length, timeoutMs: 30_000 });
-      expect(read).toHaveLength(keys.length);
-      byClient.set(client, new Map(read.map((record) => [record.key ?? '', record.partition])));
+      const read = await readAll(brokers, topic, { expected: keys.length * 4, timeoutMs: 30_000 });
+      expect(read).toHaveLength(keys.length * 4);
+      expect(new Set(read.map((record) => record.headers['source-adapter']))).toEqual(new Set([client]));
+      const partitionOf = new Map<string, number>();
+      for (const record of read) {
+        const key = record.key ?? '';
+        // All four records of a key in one partition.
+        expect(record.partition).toBe(partitionOf.get(key) ?? record.partition);
+        partitionOf.set(key, record.partition);
+      }
+      byClient.set(client, partitionOf);
     }
     const kafkajs = byClient.get('kafkajs');
     const platformatic = byClient.get('platformatic');

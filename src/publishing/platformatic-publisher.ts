@@ -7,12 +7,12 @@
  * (coalescing-queue.ts), each caller answered for its own records by its own deadline, and a new
  * producer after any failed or timed-out send (producer-renewal.ts).
  */
-import { Admin, compatibilityPartitioner, Connection, instancesChannel, ProduceAcks, Producer, stringSerializers } from '@platformatic/kafka';
+import { Admin, compatibilityPartitioner, Connection, instancesChannel, ProduceAcks, Producer, type MessageToProduce } from '@platformatic/kafka';
 import { z } from 'zod';
 import { createCoalescingQueue } from './coalescing-queue.ts';
 import { classifyKafkaConnectError, describeKafkaError, platformaticClientOptions, publishErrorOf } from './kafka-client-config.ts';
 import { createRenewingProducer } from './producer-renewal.ts';
-import type { KafkaPublisherOptions, Publisher } from './publisher.ts';
+import type { KafkaPublisherOptions, OutboundRecord, Publisher } from './publisher.ts';
 
 export interface PlatformaticPublisherOptions extends KafkaPublisherOptions {
   /**
@@ -23,7 +23,45 @@ export interface PlatformaticPublisherOptions extends KafkaPublisherOptions {
   readonly maxRecordsPerProducer?: number;
 }
 
-type StringProducer = Producer<string, string, string, string>;
+/** Keys, values and headers go to the library as Buffers (its default serializers pass them through). */
+type BufferProducer = Producer<Buffer, Buffer, Buffer, Buffer>;
+type BufferMessage = MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
+
+/**
+ * The records as the library's messages. The records of one source message share their key and
+ * their headers object (records.ts), so each key and each header set is encoded once per send, not
+ * once per record, and the same key Buffer lets the partitioner below skip the hash.
+ */
+function toMessages(records: readonly OutboundRecord[]): BufferMessage[] {
+  const keys = new Map<string, Buffer>();
+  const headerSets = new Map<Readonly<Record<string, string>>, Map<Buffer, Buffer>>();
+  return records.map((record) => {
+    let key = keys.get(record.key);
+    if (key === undefined) keys.set(record.key, (key = Buffer.from(record.key, 'utf8')));
+    let headers = headerSets.get(record.headers);
+    if (headers === undefined) {
+      headers = new Map(Object.entries(record.headers).map(([name, value]) => [Buffer.from(name, 'utf8'), Buffer.from(value, 'utf8')]));
+      headerSets.set(record.headers, headers);
+    }
+    return { topic: record.topic, key, value: Buffer.from(record.value, 'utf8'), headers };
+  });
+}
+
+/**
+ * The Java/kafkajs key -> partition mapping (compatibilityPartitioner), remembering the last key:
+ * consecutive records with the same key Buffer (one source message's records) hash it once.
+ */
+function sameKeyOncePartitioner(): (message: BufferMessage, key: Buffer | undefined) => number {
+  let lastKey: Buffer | undefined;
+  let lastPartition = 0;
+  return (message, key) => {
+    if (key === undefined || key !== lastKey) {
+      lastKey = key;
+      lastPartition = compatibilityPartitioner(message, key);
+    }
+    return lastPartition;
+  };
+}
 
 /** What the client's metadata says about a topic, parsed: every partition needs a leader before the first send. */
 const topicLeadersSchema = z.object({
@@ -62,8 +100,8 @@ export function createPlatformaticPublisher(options: PlatformaticPublisherOption
   // A failed publish marks us unready until the next one succeeds.
   let lastPublishFailed = false;
 
-  function openProducer(): StringProducer {
-    const created: StringProducer = new Producer({
+  function openProducer(): BufferProducer {
+    const created: BufferProducer = new Producer({
       ...connection,
       // Kept short so our publish deadline decides (like the kafkajs publisher's retry settings).
       retries: 5,
@@ -75,8 +113,7 @@ export function createPlatformaticPublisher(options: PlatformaticPublisherOption
       // The Java client's (and kafkajs') key -> partition mapping: a device keeps its partition
       // whichever client wrote its earlier records. The library's default differs for keys whose
       // murmur2 hash has the top bit set, unless the partition count is a power of two.
-      partitioner: compatibilityPartitioner,
-      serializers: stringSerializers,
+      partitioner: sameKeyOncePartitioner(),
     });
     created.on('client:broker:connect', () => {
       if (created !== producer.current()) return;
@@ -91,7 +128,7 @@ export function createPlatformaticPublisher(options: PlatformaticPublisherOption
     return created;
   }
 
-  const producer = createRenewingProducer<StringProducer>({
+  const producer = createRenewingProducer<BufferProducer>({
     open: openProducer,
     // Connects to every broker the metadata names, so the first send does not pay for it.
     connect: async (created) => {
@@ -135,8 +172,7 @@ export function createPlatformaticPublisher(options: PlatformaticPublisherOption
     maxBatchBytes: options.maxBatchBytes ?? 512 * 1024,
     onOutcome: (failed) => (lastPublishFailed = failed),
     async send(records) {
-      // The library only reads the records (key, value and headers are serialized as they are).
-      const messages = records.map((record) => ({ topic: record.topic, key: record.key, value: record.value, headers: record.headers }));
+      const messages = toMessages(records);
       try {
         await producer.send(records.length, async (current) => {
           await current.send({ messages });
