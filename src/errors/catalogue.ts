@@ -197,7 +197,7 @@ export const errorCatalogue = {
     retryable: false,
     hl7: '207',
     message:
-      "Kafka refused the records for good (larger than the topic's max.message.bytes, or an invalid record): resending the same records cannot help. With delivery.ack: spool the record is kept in the spool's quarantine/ and the drain goes on.",
+      "Kafka refused the records for good (larger than the topic's max.message.bytes, or an invalid record): resending the same records cannot help. With delivery.ack: kafka an MLLP message is dead-lettered with its raw bytes and answered AE/CE (do not resend it unchanged; AR/CR only if the dead letter could not be kept either), and a serial frame is dead-lettered (never retried). With delivery.ack: spool the record is kept in the spool's quarantine/ and the drain goes on.",
   },
   // ---- the durable spool (delivery.ack: spool), src/spool/
   spool_full: {

@@ -3,7 +3,8 @@
  *   transport -> adapter framer -> (session) -> parse -> normalize -> validate -> publish.
  * Serial devices get no acknowledgement, so Kafka's absence is bridged by a bounded in-memory queue
  * per device (oldest dropped, logged and counted, only when full); the durable spool is issue 5.
- * Bad frames go to the dead-letter topic with their raw bytes, as on the MLLP path; bytes the framer
+ * Bad frames go to the dead-letter topic with their raw bytes, as on the MLLP path, and so do frames
+ * whose records Kafka refuses for good (publish_refused: never retried); bytes the framer
  * discards are counted and logged (rate-limited). State changes (connected, disconnected, stale,
  * recovered) go to the events topic and the device registry.
  */
@@ -58,7 +59,10 @@ interface Pending {
   readonly traceId: string;
   /** Dead letters: the error they carry, for the metric once Kafka holds them. */
   readonly error?: GatewayError;
-  /** For the activity tracker: when the frame arrived, what it became, and (dead letters) its bytes. */
+  /**
+   * For the activity tracker: when the frame arrived, what it became, and its bytes (dead letters;
+   * resources keep them too, to be dead-lettered if Kafka refuses the records for good).
+   */
   readonly receivedAt?: Date;
   readonly resources?: readonly NormalizedResource[];
   readonly raw?: Buffer;
@@ -143,10 +147,15 @@ export function createDeviceRunner(deps: DeviceRunnerDeps): DeviceRunner {
   }
 
   function countError(error: GatewayError, event: string, extra: Record<string, string | number | undefined> = {}): void {
-    metrics.errors.inc({ stage: error.stage, code: error.code });
-    activity.deviceError({ deviceId: device.id, adapter: adapter.name, transport: transport.kind, code: error.code, at: clock() });
+    countOnly(error);
     const gate = limited(`${event}:${error.code}`, clock());
     if (gate.log) log.warn(event, { ...fields, code: error.code, stage: error.stage, suppressed: gate.suppressed, detail: error.message, ...extra });
+  }
+
+  /** The metric and the device's last error, without a log line. */
+  function countOnly(error: GatewayError): void {
+    metrics.errors.inc({ stage: error.stage, code: error.code });
+    activity.deviceError({ deviceId: device.id, adapter: adapter.name, transport: transport.kind, code: error.code, at: clock() });
   }
 
   // ---- publishing: a bounded queue drained by one pump, retrying with back-off while Kafka is away
@@ -181,6 +190,13 @@ export function createDeviceRunner(deps: DeviceRunnerDeps): DeviceRunner {
       } catch (error) {
         inFlight = false;
         const failure = error instanceof GatewayError ? error : new GatewayError('publish_failed', undefined, { cause: error });
+        if (failure.code === 'publish_refused') {
+          // Kafka will never take these records: retrying would hold up every later frame until the
+          // queue overflows. Dead-letter the frame instead, or drop what cannot even be dead-lettered.
+          onRefused(item, failure);
+          publishStatus();
+          continue;
+        }
         countError(failure, 'publish_failed', { traceId: item.traceId, pending: queue.length + 1 });
         activity.publishFailed({ adapter: adapter.name, error: failure, deviceIds: [device.id], at: clock() });
         const dropped = queue.unshift(item);
@@ -193,6 +209,49 @@ export function createDeviceRunner(deps: DeviceRunnerDeps): DeviceRunner {
         activity.publishRetried({ adapter: adapter.name });
       }
     }
+  }
+
+  function onRefused(item: Pending, failure: GatewayError): void {
+    if (item.kind === 'resources' && item.raw !== undefined) {
+      countError(failure, 'device_frame_dead_lettered', { traceId: item.traceId, bytes: item.raw.length });
+      // At the head, where the refused item was, so the device's order is kept.
+      const dropped = queue.unshift(deadLetterItem(item.raw, failure, item.traceId, item.receivedAt ?? clock()));
+      if (dropped !== undefined) reportDropped(dropped);
+      return;
+    }
+    // A dead letter or an event Kafka refuses is dropped: said every time (it is lost), never its content.
+    countOnly(failure);
+    log.warn('device_record_refused', {
+      ...fields,
+      code: failure.code,
+      stage: failure.stage,
+      kind: item.kind,
+      traceId: item.traceId,
+      bytes: item.records.reduce((sum, record) => sum + Buffer.byteLength(record.value), 0),
+      detail: failure.message,
+    });
+  }
+
+  function deadLetterItem(raw: Buffer, error: GatewayError, traceId: string, receivedAt: Date): Pending {
+    return {
+      kind: 'dead-letter',
+      traceId,
+      error,
+      receivedAt,
+      raw,
+      records: [
+        buildDeadLetterRecord({
+          topic: deps.topics.deadLetter,
+          raw,
+          header: undefined,
+          error,
+          adapter: adapter.name,
+          traceId,
+          receivedAt,
+          deviceId: device.id,
+        }),
+      ],
+    };
   }
 
   function onPublished(item: Pending): void {
@@ -252,6 +311,7 @@ export function createDeviceRunner(deps: DeviceRunnerDeps): DeviceRunner {
         traceId,
         receivedAt,
         resources: normalized.resources,
+        raw: frame,
         records: buildResourceRecords(normalized, { topics: deps.topics, adapter: adapter.name, traceId }),
       });
     } catch (error) {
@@ -260,25 +320,7 @@ export function createDeviceRunner(deps: DeviceRunnerDeps): DeviceRunner {
           ? error
           : new GatewayError('adapter_failure', error instanceof Error ? error.message : undefined, { cause: error });
       countError(failure, 'device_frame_dead_lettered', { traceId, bytes: frame.length });
-      enqueue({
-        kind: 'dead-letter',
-        traceId,
-        error: failure,
-        receivedAt,
-        raw: frame,
-        records: [
-          buildDeadLetterRecord({
-            topic: deps.topics.deadLetter,
-            raw: frame,
-            header: undefined,
-            error: failure,
-            adapter: adapter.name,
-            traceId,
-            receivedAt,
-            deviceId: device.id,
-          }),
-        ],
-      });
+      enqueue(deadLetterItem(frame, failure, traceId, receivedAt));
     }
   }
 

@@ -4,13 +4,14 @@
  * - accepted (AA/CA): every record of the message is acknowledged by Kafka;
  * - error (AE/CE): the message cannot become valid FHIR; its raw bytes and the reason are on the
  *   dead-letter topic first, so nothing is lost;
+ *   The same for records Kafka refuses for good (publish_refused: too large, invalid).
  * - rejected (AR/CR): an unsupported message type/version/processing id (dead-lettered too), or
  *   Kafka could not take the records in time: the sender should resend (HL7 v2.5.1 §2.9.2: AR is
  *   "rejected for reasons unrelated to content, e.g. the receiving system is down").
  */
 import { randomUUID } from 'node:crypto';
 import type { AnyAdapter, Normalized } from '../adapter-kit/define-adapter.ts';
-import { GatewayError, type ErrorCode } from '../errors/catalogue.ts';
+import { GatewayError, isGatewayError, type ErrorCode } from '../errors/catalogue.ts';
 import { readMessageHeader, type MessageHeader } from '../hl7/header.ts';
 import {
   ackMode,
@@ -157,6 +158,12 @@ export function createMessageProcessor(deps: MessageProcessorDeps) {
       try {
         await deps.publisher.publish(records, { timeoutMs: deps.publishTimeoutMs });
       } catch (error) {
+        if (isGatewayError(error) && error.code === 'publish_refused') {
+          // Kafka will never take these records, so a resend cannot help: keep the raw message on the
+          // dead-letter topic and answer AE/CE. Only if the dead letter is not kept either: AR/CR.
+          const { outcome, reason } = await deadLetter(raw, header, error, { connection, traceId, receivedAt });
+          return respond(header, outcome, reason);
+        }
         const failure = reportPublishFailure(error, { connection, traceId }, [...new Set(normalized.resources.map(({ key }) => key))]);
         return respond(header, 'rejected', failure);
       }
