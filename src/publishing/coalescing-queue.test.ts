@@ -1,12 +1,12 @@
 /**
- * Group commit: concurrent publish() calls go out as one producer send. The first two tests run on
- * the real broker; the last three drive error branches (a send that fails, a call that times out
+ * Group commit: concurrent publish() calls go out as one producer send. The tests of the first
+ * describe run on the real broker; the last three drive error branches (a send that fails, a call that times out
  * while queued, the batch bound) with a stand-in send, since a real broker cannot be made to do
  * those on demand at the right moment.
  */
 import { Kafka, logLevel, type IHeaders } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kafkaBrokers, readAll, uniqueTopicPrefix } from '../../test/support/kafka.ts';
+import { createTopicWithMaxMessageBytes, kafkaBrokers, readAll, uniqueTopicPrefix } from '../../test/support/kafka.ts';
 import { GatewayError } from '../errors/catalogue.ts';
 import { createLogger } from '../observability/log.ts';
 import { createCoalescingQueue } from './coalescing-queue.ts';
@@ -110,6 +110,40 @@ describe('coalescing queue on the real broker', () => {
       await publisher.stop();
     }
   });
+
+  it.each([
+    ['kafkajs', createKafkaPublisher],
+    ['@platformatic/kafka', createPlatformaticPublisher],
+  ] as const)('the %s publisher: a record Kafka refuses for good (MESSAGE_TOO_LARGE) fails only its own caller, not the callers coalesced with it', async (_client, createPublisher) => {
+    const refusingTopic = `${uniqueTopicPrefix('coalesce-refused')}.records`;
+    await createTopicWithMaxMessageBytes(brokers, refusingTopic, 3000);
+    const publisher: Publisher = createPublisher({
+      brokers,
+      clientId: 'coalescing-refused-test',
+      createTopics: false,
+      topicPartitions: 1,
+      replicationFactor: -1,
+      connectTimeoutMs: 10_000,
+      // Long enough that the three calls below go out as one send.
+      lingerMs: 200,
+      log: createLogger({ level: 'warn', write: () => undefined }),
+    });
+    await publisher.start([refusingTopic]);
+    try {
+      const huge: OutboundRecord = { topic: refusingTopic, key: 'caller-huge', value: 'x'.repeat(4_000), headers: {} };
+      const results = await Promise.allSettled([
+        publisher.publish(recordsOf(refusingTopic, 1, 0, 2), { timeoutMs: 20_000 }),
+        publisher.publish([huge], { timeoutMs: 20_000 }),
+        publisher.publish(recordsOf(refusingTopic, 2, 0, 2), { timeoutMs: 20_000 }),
+      ]);
+      expect(results.map((result) => (result.status === 'fulfilled' ? 'ok' : (result.reason as GatewayError).code))).toEqual(['ok', 'publish_refused', 'ok']);
+      const read = await readAll(brokers, refusingTopic, { expected: 4, timeoutMs: 30_000 });
+      expect(read.map((r) => r.key)).toEqual(['caller-1', 'caller-1', 'caller-2', 'caller-2']);
+      expect(publisher.inFlightRecords()).toBe(0);
+    } finally {
+      await publisher.stop();
+    }
+  }, 60_000);
 });
 
 describe('coalescing queue error branches (stand-in send)', () => {

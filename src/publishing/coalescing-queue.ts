@@ -8,6 +8,8 @@
  * Each caller resolves only when the broker has acknowledged the send holding its own records
  * (ACK-after-commit), or rejects at its own deadline. Calls are sent in arrival order, and a
  * connection awaits its ACK before its next message, so per-connection (per-device) order holds.
+ * A send Kafka refuses for good (publish_refused) is sent again call by call, so one caller's
+ * refused records do not fail the callers coalesced with it.
  */
 import { GatewayError } from '../errors/catalogue.ts';
 import type { OutboundRecord } from './publisher.ts';
@@ -110,12 +112,31 @@ export function createCoalescingQueue(options: CoalescingQueueOptions): Coalesci
       options.onOutcome(false);
       for (const call of batch) settle(call);
     } catch (error) {
+      const failure = asPublishFailure(error);
+      if (failure.code === 'publish_refused' && batch.length > 1) {
+        // Kafka refuses a whole batch for one record it will never take (too large, invalid): each
+        // call alone, in order, so only the caller whose records they are hears publish_refused.
+        for (const call of batch) await sendAlone(call);
+        return;
+      }
       options.onOutcome(true);
-      const failure =
-        error instanceof GatewayError
-          ? error
-          : new GatewayError('publish_failed', error instanceof Error ? `${error.name}: ${error.message}` : undefined, { cause: error });
       for (const call of batch) settle(call, failure);
+    }
+  }
+
+  async function sendAlone(call: PendingCall): Promise<void> {
+    if (call.settled) return; // timed out meanwhile: its sender resends
+    try {
+      if (!(await finishWithin(options.send(call.records, call.timeoutMs), call.timeoutMs))) {
+        options.onOutcome(true);
+        settle(call, new GatewayError('publish_timeout', `No acknowledgement within ${call.timeoutMs} ms.`));
+        return;
+      }
+      options.onOutcome(false);
+      settle(call);
+    } catch (error) {
+      options.onOutcome(true);
+      settle(call, asPublishFailure(error));
     }
   }
 
@@ -161,4 +182,10 @@ export function createCoalescingQueue(options: CoalescingQueueOptions): Coalesci
       }
     },
   };
+}
+
+function asPublishFailure(error: unknown): GatewayError {
+  return error instanceof GatewayError
+    ? error
+    : new GatewayError('publish_failed', error instanceof Error ? `${error.name}: ${error.message}` : undefined, { cause: error });
 }

@@ -19,7 +19,7 @@ export interface Publisher {
   start(topics: readonly string[]): Promise<void>;
   /**
    * Resolves only when the broker has acknowledged every record (acks=all); rejects with a
-   * GatewayError (publish_timeout or publish_failed) otherwise. Records may still have reached the
+   * GatewayError (publish_timeout, publish_failed, or publish_refused: Kafka will never take them) otherwise. Records may still have reached the
    * broker after a timeout: ids are deterministic, so a resend is a duplicate consumers can drop.
    */
   publish(records: readonly OutboundRecord[], options: { timeoutMs: number }): Promise<void>;

@@ -9,13 +9,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAcknowledgement } from '../../src/hl7/read-ack.ts';
 import { MllpClient } from '../../src/transports/mllp/client.ts';
 import { waitFor } from '../support/delivery-check.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
-import { kafkaBrokers, readAll } from '../support/kafka.ts';
+import { createTopicWithMaxMessageBytes, kafkaBrokers, readAll } from '../support/kafka.ts';
 import { pcd01Message } from '../support/messages.ts';
 
 const longPatientId = `P${'7'.repeat(3_500)}`;
@@ -28,16 +27,7 @@ async function startGatewayWithSmallObservationTopic(client: 'platformatic' | 'k
     deadLetter: `refused.${suffix}.gateway.deadletter`,
     events: `refused.${suffix}.gateway.events`,
   };
-  const admin = new Kafka({ clientId: 'refused-test-admin', brokers: kafkaBrokers(), logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [{ topic: topics.observation, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '3000' }] }],
-    });
-  } finally {
-    await admin.disconnect();
-  }
+  await createTopicWithMaxMessageBytes(kafkaBrokers(), topics.observation, 3000);
   const spoolDir = await mkdtemp(join(tmpdir(), 'vitalbridge-spool-refused-'));
   const gw = await startTestGateway({
     brokers: kafkaBrokers(),

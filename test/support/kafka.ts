@@ -2,7 +2,7 @@
  * Helpers for tests that talk to the real broker provided by test/support/global-setup.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { Kafka } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { kafkaClientConfig, type KafkaSecurity } from '../../src/publishing/kafka-client-config.ts';
 import { headersToStrings } from '../../src/publishing/kafka-headers.ts';
 import { inject } from 'vitest';
@@ -77,6 +77,23 @@ export async function readAll(
   return records.slice().sort((a, b) => a.partition - b.partition || compareOffsets(a.offset, b.offset));
 }
 
+/**
+ * Creates `topic` (one partition) whose max.message.bytes is `maxMessageBytes`, so the real broker
+ * refuses larger record batches for good (MESSAGE_TOO_LARGE: publish_refused), and waits for its leader.
+ */
+export async function createTopicWithMaxMessageBytes(brokers: readonly string[], topic: string, maxMessageBytes: number): Promise<void> {
+  const admin = new Kafka({ clientId: 'vitalbridge-test-admin', brokers: [...brokers], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const created = await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: String(maxMessageBytes) }] }],
+    });
+    if (!created) throw new Error(`topic ${topic} already exists: its max.message.bytes would not be ${maxMessageBytes}`);
+  } finally {
+    await admin.disconnect();
+  }
+}
 
 function compareOffsets(a: string, b: string): number {
   const difference = BigInt(a) - BigInt(b);
