@@ -28,9 +28,10 @@ interface DeadLetterValue {
   raw: { encoding: string; data: string };
 }
 
-describe('delivery.ack: kafka, a serial device whose records Kafka refuses for good (MESSAGE_TOO_LARGE)', () => {
-  let gw: TestGateway;
-  let device: Socket;
+type TopicName = 'observation' | 'device' | 'deadLetter' | 'events';
+
+/** A gateway with one test-line device on a tcp-server transport, the given topics limited to 400 bytes, and the device connected. */
+async function startRefusingGateway(smallTopics: readonly TopicName[]): Promise<{ gw: TestGateway; device: Socket; topics: Record<TopicName, string> }> {
   const suffix = randomUUID().slice(0, 8);
   const topics = {
     observation: `serial-refused.${suffix}.fhir.observation`,
@@ -38,11 +39,9 @@ describe('delivery.ack: kafka, a serial device whose records Kafka refuses for g
     deadLetter: `serial-refused.${suffix}.gateway.deadletter`,
     events: `serial-refused.${suffix}.gateway.events`,
   };
-
-  beforeAll(async () => {
-    await createTopicWithMaxMessageBytes(kafkaBrokers(), topics.observation, 400);
-    const devicePort = await freePort();
-    gw = await startTestGateway({
+  for (const name of smallTopics) await createTopicWithMaxMessageBytes(kafkaBrokers(), topics[name], 400);
+  const devicePort = await freePort();
+  const gw = await startTestGateway({
       brokers: kafkaBrokers(),
       extraAdapters: [testLineAdapter],
       logLevel: 'info',
@@ -55,15 +54,34 @@ describe('delivery.ack: kafka, a serial device whose records Kafka refuses for g
             transport: { kind: 'tcp-server', host: '127.0.0.1', port: devicePort },
             patient: { identifier: patientIdentifier },
             maxQueuedMessages,
+            // No stale/recovered events while a test counts what was refused.
+            staleAfterSeconds: 300,
           },
         ],
       },
     });
-    device = connect({ host: '127.0.0.1', port: devicePort });
+  const device = connect({ host: '127.0.0.1', port: devicePort });
+  try {
     await new Promise<void>((resolve, reject) => {
       device.once('connect', resolve);
       device.once('error', reject);
     });
+  } catch (error) {
+    await gw.stop();
+    throw error;
+  }
+  return { gw, device, topics };
+}
+
+const frameOf = (index: number) => `V|REFUSED-1|${90 + index}|${60 + index}\n`;
+
+describe('delivery.ack: kafka, a serial device whose records Kafka refuses for good (MESSAGE_TOO_LARGE)', () => {
+  let gw: TestGateway;
+  let device: Socket;
+  let topics: Record<TopicName, string>;
+
+  beforeAll(async () => {
+    ({ gw, device, topics } = await startRefusingGateway(['observation']));
   }, 120_000);
 
   afterAll(async () => {
@@ -71,7 +89,6 @@ describe('delivery.ack: kafka, a serial device whose records Kafka refuses for g
     await gw?.stop();
   });
 
-  const frameOf = (index: number) => `V|REFUSED-1|${90 + index}|${60 + index}\n`;
   const deadLettersOfDevice = (expected: number) =>
     readAll(gw.brokers, topics.deadLetter, { expected, timeoutMs: 30_000, where: (record: KafkaRecord) => record.key === deviceId });
 
@@ -114,5 +131,57 @@ describe('delivery.ack: kafka, a serial device whose records Kafka refuses for g
     expect(gw.logLines.some((line) => line.includes(patientIdentifier))).toBe(false);
     const metrics = await (await fetch(`http://127.0.0.1:${gw.gateway.http.port}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`^vitalbridge_dead_letters_total\\{stage="publish",code="publish_refused"\\} ${firstFrames + laterFrames}$`, 'm'));
+  }, 120_000);
+});
+
+describe('delivery.ack: kafka, a serial device whose dead letters and events Kafka refuses for good too', () => {
+  let gw: TestGateway;
+  let device: Socket;
+
+  beforeAll(async () => {
+    ({ gw, device } = await startRefusingGateway(['observation', 'deadLetter', 'events']));
+  }, 120_000);
+
+  afterAll(async () => {
+    device?.destroy();
+    await gw?.stop();
+  });
+
+  const refusedLines = () =>
+    gw.logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry.event === 'device_record_refused');
+
+  it('drops a refused dead letter or event with a device_record_refused line (code, trace id, size; no content), counts it, and goes on with the next frame', async () => {
+    const frames = 6;
+    for (let index = 0; index < frames; index += 1) {
+      device.write(frameOf(index));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    // Each frame: its Observations refused, then its dead letter refused and dropped, never retried.
+    const settled = await waitFor(
+      () =>
+        refusedLines().filter((entry) => entry.kind === 'dead-letter').length === frames &&
+        gw.gateway.deviceStates().find((state) => state.deviceId === deviceId)?.pendingMessages === 0,
+      30_000,
+    );
+    expect(settled, 'every frame dropped after its dead letter was refused, and the queue empty').toBe(true);
+
+    const lines = refusedLines();
+    // The device.connected event was refused and dropped the same way.
+    expect(lines.filter((entry) => entry.kind === 'event').length).toBeGreaterThanOrEqual(1);
+    for (const entry of lines) {
+      expect(entry).toMatchObject({ level: 'warn', device: deviceId, code: 'publish_refused', stage: 'publish' });
+      expect(typeof entry.traceId).toBe('string');
+      expect(entry.bytes).toBeGreaterThan(0);
+    }
+    // One trace id per frame: each dead letter was tried once.
+    const deadLetterTraces = lines.filter((entry) => entry.kind === 'dead-letter').map((entry) => entry.traceId);
+    expect(new Set(deadLetterTraces).size).toBe(frames);
+    expect(gw.logLines.filter((line) => line.includes('device_queue_overflow'))).toEqual([]);
+    expect(gw.logLines.some((line) => line.includes(patientIdentifier) || line.includes('REFUSED-1'))).toBe(false);
+
+    // Counted: each frame twice (its Observations, then its dead letter), each event once.
+    const metrics = await (await fetch(`http://127.0.0.1:${gw.gateway.http.port}/metrics`)).text();
+    const counted = Number(/^vitalbridge_errors_total\{stage="publish",code="publish_refused"\} (\d+)$/m.exec(metrics)?.[1]);
+    expect(counted).toBe(frames * 2 + lines.filter((entry) => entry.kind === 'event').length);
   }, 120_000);
 });
