@@ -95,3 +95,41 @@ describe.each(['platformatic', 'kafkajs'] as const)('delivery.ack: kafka, kafka.
     expect(metrics).toMatch(/^vitalbridge_dead_letters_total\{stage="publish",code="publish_refused"\} 1$/m);
   }, 120_000);
 });
+
+describe('delivery.ack: kafka, a refused message whose dead letter Kafka refuses too', () => {
+  let gw: TestGateway;
+  const suffix = randomUUID().slice(0, 8);
+  const topics = {
+    observation: `mllp-refused-dl.${suffix}.fhir.observation`,
+    device: `mllp-refused-dl.${suffix}.fhir.device`,
+    deadLetter: `mllp-refused-dl.${suffix}.gateway.deadletter`,
+    events: `mllp-refused-dl.${suffix}.gateway.events`,
+  };
+
+  beforeAll(async () => {
+    await createTopicWithMaxMessageBytes(kafkaBrokers(), topics.observation, maxMessageBytes);
+    // The dead letter holds the raw message (over 7,000 bytes, base64): refused as well.
+    await createTopicWithMaxMessageBytes(kafkaBrokers(), topics.deadLetter, maxMessageBytes);
+    gw = await startTestGateway({ brokers: kafkaBrokers(), config: { kafka: { topics } } });
+  }, 120_000);
+
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  it('answers CR (publish_refused): nothing was kept, so the sender must keep the message', async () => {
+    const client = new MllpClient();
+    await client.connect('127.0.0.1', gw.gateway.mllp.port, { timeoutMs: 10_000 });
+    try {
+      const reply = readAcknowledgement(await client.send(pcd01Message({ controlId: 'MREF-DL-HUGE', patientId: longPatientId }), { timeoutMs: 30_000 }));
+      expect(reply?.code).toBe('CR');
+      expect(reply?.errors[0]).toMatchObject({ hl7Code: '207', applicationCode: 'publish_refused' });
+      const after = readAcknowledgement(await client.send(pcd01Message({ controlId: 'MREF-DL-AFTER', patientId: 'MRN-REF-DL-AFTER' }), { timeoutMs: 30_000 }));
+      expect(after?.code).toBe('CA');
+    } finally {
+      await client.close();
+    }
+    expect(await readAll(gw.brokers, topics.deadLetter, { expected: 1, timeoutMs: 2_000 })).toEqual([]);
+    expect(gw.logLines.some((line) => line.includes(longPatientId.slice(0, 200)))).toBe(false);
+  }, 120_000);
+});
