@@ -116,27 +116,12 @@ export function createCoalescingQueue(options: CoalescingQueueOptions): Coalesci
       if (failure.code === 'publish_refused' && batch.length > 1) {
         // Kafka refuses a whole batch for one record it will never take (too large, invalid): each
         // call alone, in order, so only the caller whose records they are hears publish_refused.
-        for (const call of batch) await sendAlone(call);
+        // A call that timed out meanwhile is left out: its sender resends.
+        for (const call of batch) if (!call.settled) await sendBatch([call]);
         return;
       }
       options.onOutcome(true);
       for (const call of batch) settle(call, failure);
-    }
-  }
-
-  async function sendAlone(call: PendingCall): Promise<void> {
-    if (call.settled) return; // timed out meanwhile: its sender resends
-    try {
-      if (!(await finishWithin(options.send(call.records, call.timeoutMs), call.timeoutMs))) {
-        options.onOutcome(true);
-        settle(call, new GatewayError('publish_timeout', `No acknowledgement within ${call.timeoutMs} ms.`));
-        return;
-      }
-      options.onOutcome(false);
-      settle(call);
-    } catch (error) {
-      options.onOutcome(true);
-      settle(call, asPublishFailure(error));
     }
   }
 
