@@ -83,14 +83,7 @@ export function createMessageProcessor(deps: MessageProcessorDeps) {
     context: { connection: ConnectionRef; traceId: string; receivedAt: Date },
   ): Promise<{ outcome: Outcome; reason: GatewayError }> {
     metrics.errors.inc({ stage: error.stage, code: error.code });
-    log.warn('message_dead_lettered', {
-      code: error.code,
-      stage: error.stage,
-      connection: context.connection.id,
-      messageId: header?.controlId,
-      traceId: context.traceId,
-      bytes: raw.length,
-    });
+    const fields = { code: error.code, stage: error.stage, connection: context.connection.id, messageId: header?.controlId, traceId: context.traceId, bytes: raw.length };
     const record = buildDeadLetterRecord({
       topic: deps.topics.deadLetter,
       raw,
@@ -103,9 +96,12 @@ export function createMessageProcessor(deps: MessageProcessorDeps) {
     try {
       await deps.publisher.publish([record], { timeoutMs: deps.publishTimeoutMs });
     } catch (publishError) {
-      // Not even the dead letter is held: the sender must resend.
+      // Not even the dead letter is held: the sender must resend. The line says why it was one.
+      log.warn('message_not_dead_lettered', fields);
       return { outcome: 'rejected', reason: reportPublishFailure(publishError, context, []) };
     }
+    // Said once the dead letter is on Kafka, not before.
+    log.warn('message_dead_lettered', fields);
     activity.deadLettered({ adapter: adapter.name, error, raw, messageId: header?.controlId, at: clock() });
     return { outcome: rejectingCodes.has(error.code) ? 'rejected' : 'error', reason: error };
   }

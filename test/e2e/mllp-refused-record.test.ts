@@ -130,6 +130,10 @@ describe('delivery.ack: kafka, a refused message whose dead letter Kafka refuses
       await client.close();
     }
     expect(await readAll(gw.brokers, topics.deadLetter, { expected: 1, timeoutMs: 2_000 })).toEqual([]);
+    // The log does not claim a dead letter that Kafka never took; it says why one was attempted.
+    const about = gw.logLines.filter((line) => line.includes('"messageId":"MREF-DL-HUGE"'));
+    expect(about.some((line) => line.includes('"event":"message_dead_lettered"'))).toBe(false);
+    expect(about.some((line) => line.includes('"event":"message_not_dead_lettered"') && line.includes('"code":"publish_refused"'))).toBe(true);
     expect(gw.logLines.some((line) => line.includes(longPatientId.slice(0, 200)))).toBe(false);
   }, 120_000);
 });
