@@ -51,7 +51,16 @@ function libraryFields(segment: HL7Segment): string[][][][] {
   }
   return fields;
 }
-function librarySplit(message: string): RawSegment[] {
+/** A segment as plain data, every field split: what toEqual compares. */
+interface PlainSegment {
+  readonly type: string;
+  readonly sequence: number;
+  readonly fields: readonly (readonly (readonly (readonly string[])[])[])[];
+}
+const plain = (segments: readonly RawSegment[]): PlainSegment[] =>
+  segments.map((segment) => ({ type: segment.type, sequence: segment.sequence, fields: segment.fields }));
+
+function librarySplit(message: string): PlainSegment[] {
   const parsed = HL7Message.parse(message, { strict: false, dictionaries: textOnlyDictionaries });
   const counts = new Map<string, number>();
   return parsed.segments.map((segment) => {
@@ -85,7 +94,7 @@ describe('hl7-segments splitSegments', () => {
     fc.assert(
       fc.property(message, ({ header, segments }) => {
         const lines = [header, ...segments];
-        expect(splitSegments(lines, delimiters, identity)).toEqual(librarySplit(lines.join('\r')));
+        expect(plain(splitSegments(lines, delimiters, identity))).toEqual(librarySplit(lines.join('\r')));
       }),
       { numRuns: 500, seed: 20261121 },
     );
@@ -96,8 +105,8 @@ describe('hl7-segments splitSegments', () => {
       fc.property(message, ({ header, segments }) => {
         const lines = [header, ...segments];
         const expected = librarySplit(lines.join('\r'));
-        expect(splitSegments(lines, delimiters, undefined)).toEqual(expected);
-        expect(splitSegments(lines, delimiters, undefined)).toEqual(expected);
+        expect(plain(splitSegments(lines, delimiters, undefined))).toEqual(expected);
+        expect(plain(splitSegments(lines, delimiters, undefined))).toEqual(expected);
       }),
       { numRuns: 500, seed: 20261121 },
     );
@@ -108,6 +117,18 @@ describe('hl7-segments splitSegments', () => {
     expect(splitSegments([line], delimiters, undefined)[0]?.fields[3]).toEqual([[['a'], ['b#c']]]);
     const hashComponents = { field: '|', repetition: '~', component: '#', subComponent: '&' } as const;
     expect(splitSegments([line], hashComponents, undefined)[0]?.fields[3]).toEqual([[['a^b'], ['c']]]);
+  });
+
+  it('splits a field read only after another message with other delimiters was split with its own delimiters', () => {
+    // Fields are split when first read; the shared cache of recent fields then holds another message's delimiters.
+    const [early] = splitSegments(['OBX|1|NM|a^b#c'], delimiters, undefined);
+    const hashComponents = { field: '|', repetition: '~', component: '#', subComponent: '&' } as const;
+    const [later] = splitSegments(['OBX|1|NM|a^b#c'], hashComponents, undefined);
+    expect(later?.field(3)).toEqual([[['a^b'], ['c']]]);
+    expect(early?.field(3)).toEqual([[['a'], ['b#c']]]);
+    expect(early?.field(3)).toBe(early?.field(3));
+    expect(early?.field(4)).toBeUndefined();
+    expect(early?.fields).toHaveLength(4);
   });
 
   it('reads the explicit null "" as empty in a sub-component too, and restores masked values', () => {

@@ -12,14 +12,6 @@
 
 import { recentValues } from './recent-values.ts';
 
-/** One segment as plain text: fields[n] is HL7 field n (1-based; fields[0] is unused), repetitions > components > sub-components. */
-export interface RawSegment {
-  readonly type: string;
-  /** The segment's occurrence among segments of its type, from 1: HL7 ERR-2 (ERL.2) "segment sequence". */
-  readonly sequence: number;
-  readonly fields: readonly (readonly (readonly (readonly string[])[])[])[];
-}
-
 export interface SplitDelimiters {
   readonly field: string;
   readonly repetition: string;
@@ -88,9 +80,83 @@ function recentFieldOf(text: string, delimiters: SplitDelimiters): Field {
   return field;
 }
 
+/** How a segment reads a plain value (no delimiters in it) without splitting its field. */
+interface PlainValues {
+  readonly delimiters: SplitDelimiters;
+  readonly restore: (text: string) => string;
+}
+
+/** fields[0], and MSH-1 and MSH-2 (the delimiters themselves): empty. */
+const noField: Field = Object.freeze([]);
+
+/**
+ * One segment as plain text: field(n) is HL7 field n (1-based; field 0 is unused), repetitions >
+ * components > sub-components. Each field is split when first read, not before: a PCD-01 message
+ * has about 200 fields and the adapter reads about half of them (MSH alone has ~20, of which 6 are
+ * read), and splitting every field up front was a tenth of the pure pipeline's CPU.
+ */
+export class RawSegment {
+  readonly type: string;
+  /** The segment's occurrence among segments of its type, from 1: HL7 ERR-2 (ERL.2) "segment sequence". */
+  readonly sequence: number;
+  /** The line split at the field separator: parts[0] is the segment ID; MSH's parts[1] is MSH-2. */
+  private readonly parts: readonly string[];
+  /** Fields split so far, by field number; computed once each, so a field read twice is the same object. */
+  private readonly split: (Field | undefined)[] = [];
+  private readonly splitField: (text: string) => Field;
+  private readonly plain: PlainValues;
+
+  constructor(type: string, sequence: number, parts: readonly string[], splitField: (text: string) => Field, plain: PlainValues) {
+    this.type = type;
+    this.sequence = sequence;
+    this.parts = parts;
+    this.splitField = splitField;
+    this.plain = plain;
+  }
+
+  /** How many fields there are, counting field 0: the last field is fieldCount - 1. */
+  get fieldCount(): number {
+    return this.type === 'MSH' ? Math.max(3, this.parts.length + 1) : this.parts.length;
+  }
+
+  /** Field n, undefined past the last field. */
+  field(n: number): Field | undefined {
+    const known = this.split[n];
+    if (known !== undefined) return known;
+    if (n >= this.fieldCount || n < 0 || !Number.isInteger(n)) return undefined;
+    // MSH-1 is the field separator, so MSH's parts are one behind its field numbers.
+    const first = this.type === 'MSH' ? 3 : 1;
+    const field = n < first ? noField : this.splitField(this.parts[this.type === 'MSH' ? n - 1 : n] as string);
+    this.split[n] = field;
+    return field;
+  }
+
+  /**
+   * The first sub-component of the first component of the first repetition of field n, '' when
+   * absent: for a field of one plain value (most are) the text itself, with no split and no arrays.
+   */
+  firstValue(n: number): string {
+    const known = this.split[n];
+    if (known !== undefined) return known[0]?.[0]?.[0] ?? '';
+    const first = this.type === 'MSH' ? 3 : 1;
+    if (n < first || n >= this.fieldCount || !Number.isInteger(n)) return '';
+    const text = this.parts[this.type === 'MSH' ? n - 1 : n] as string;
+    const { delimiters } = this.plain;
+    if (text.includes(delimiters.component) || text.includes(delimiters.repetition) || text.includes(delimiters.subComponent)) {
+      return this.field(n)?.[0]?.[0]?.[0] ?? '';
+    }
+    return text === explicitNull ? '' : this.plain.restore(text);
+  }
+
+  /** Every field, split: for tests and for reading a whole segment. */
+  get fields(): readonly Field[] {
+    return Array.from({ length: this.fieldCount }, (_, n) => this.field(n) as Field);
+  }
+}
+
 /**
  * Splits the lines of a masked message (parse.ts checks each starts with a segment ID) into plain
- * segments. MSH-1 and MSH-2 are the delimiters themselves and stay empty.
+ * segments (each field split when first read). MSH-1 and MSH-2 are the delimiters themselves and stay empty.
  * @param restore puts masked escape sequences back into a value; undefined when the message had none.
  */
 export function splitSegments(lines: readonly string[], delimiters: SplitDelimiters, restore: ((text: string) => string) | undefined): RawSegment[] {
@@ -101,30 +167,36 @@ export function splitSegments(lines: readonly string[], delimiters: SplitDelimit
       recentFieldsDelimiters = key;
     }
   }
+  // Only OBX fields go through the shared cache: patient identifiers and names (PID, PV1, NK1) never do.
+  // Fields are split later, when read: the cache serves them only while it holds these delimiters.
+  const cacheKey = recentFieldsDelimiters;
+  const obxField =
+    restore === undefined
+      ? (text: string) => (recentFieldsDelimiters === cacheKey ? recentFieldOf(text, delimiters) : fieldOf(text, delimiters, unchanged))
+      : (text: string) => fieldOf(text, delimiters, restore);
+  const otherField = (text: string) => fieldOf(text, delimiters, restore ?? unchanged);
+  const plain: PlainValues = { delimiters, restore: restore ?? unchanged };
   const counts = new Map<string, number>();
   const segments: RawSegment[] = [];
   for (const line of lines) {
     if (line === '') continue;
     const parts = line.split(delimiters.field);
     const type = parts[0] as string;
-    const fields: Field[] = type === 'MSH' ? [[], [], []] : [[]];
-    for (let position = type === 'MSH' ? 2 : 1; position < parts.length; position += 1) {
-      const text = parts[position] as string;
-      fields.push(restore === undefined && type === 'OBX' ? recentFieldOf(text, delimiters) : fieldOf(text, delimiters, restore ?? unchanged));
-    }
     const sequence = (counts.get(type) ?? 0) + 1;
     counts.set(type, sequence);
-    segments.push({ type, sequence, fields });
+    segments.push(new RawSegment(type, sequence, parts, type === 'OBX' ? obxField : otherField, plain));
   }
   return segments;
 }
 
 /** A value by position, '' when absent: field n, repetition r (from 0), component c and sub-component s (from 1). */
 export function valueAt(segment: RawSegment | undefined, field: number, component = 1, subComponent = 1, repetition = 0): string {
-  return segment?.fields[field]?.[repetition]?.[component - 1]?.[subComponent - 1] ?? '';
+  if (segment === undefined) return '';
+  if (component === 1 && subComponent === 1 && repetition === 0) return segment.firstValue(field);
+  return segment?.field(field)?.[repetition]?.[component - 1]?.[subComponent - 1] ?? '';
 }
 
 /** The repetitions of a field, each as its components' first sub-components. */
 export function repetitionsOf(segment: RawSegment, field: number): (readonly string[])[] {
-  return (segment.fields[field] ?? []).map((repetition) => repetition.map((component) => component[0] ?? ''));
+  return (segment.field(field) ?? []).map((repetition) => repetition.map((component) => component[0] ?? ''));
 }

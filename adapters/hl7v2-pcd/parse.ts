@@ -257,7 +257,7 @@ const codedElementsByField = new WeakMap<object, CodedElement>();
 const entityIdentifiersByField = new WeakMap<object, readonly EntityIdentifier[]>();
 
 function codedElement(segment: RawSegment, field: number): CodedElement {
-  const shared = segment.fields[field];
+  const shared = segment.field(field);
   const known = shared === undefined ? undefined : codedElementsByField.get(shared);
   if (known !== undefined) return known;
   const element: CodedElement = {
@@ -273,7 +273,7 @@ function codedElement(segment: RawSegment, field: number): CodedElement {
 }
 
 function entityIdentifiers(segment: RawSegment, field: number): readonly EntityIdentifier[] {
-  const shared = segment.fields[field];
+  const shared = segment.field(field);
   const known = shared === undefined ? undefined : entityIdentifiersByField.get(shared);
   if (known !== undefined) return known;
   const identifiers = (shared ?? [])
@@ -341,7 +341,7 @@ export function parseDateTime(text: string, segment: RawSegment, field: number):
 }
 
 function observationRow(obx: RawSegment, delimiters: Delimiters): ObservationRow {
-  const value = (obx.fields[5]?.[0] ?? []).map((component) => component.join(delimiters.subComponent)).join(delimiters.component);
+  const value = (obx.field(5)?.[0] ?? []).map((component) => component.join(delimiters.subComponent)).join(delimiters.component);
   return {
     sequence: obx.sequence,
     valueType: trimmed(obx, 2),
@@ -350,7 +350,7 @@ function observationRow(obx: RawSegment, delimiters: Delimiters): ObservationRow
     value: value.trim(),
     units: codedElement(obx, 6),
     referenceRange: trimmed(obx, 7),
-    abnormalFlags: (obx.fields[8] ?? []).map((_, repetition) => trimmed(obx, 8, 1, 1, repetition)).filter((flag) => flag !== ''),
+    abnormalFlags: (obx.field(8) ?? []).map((_, repetition) => trimmed(obx, 8, 1, 1, repetition)).filter((flag) => flag !== ''),
     status: trimmed(obx, 11),
     observationTime: parseDateTime(trimmed(obx, 14), obx, 14),
     method: trimmed(obx, 17),
