@@ -131,6 +131,20 @@ describe('hl7-segments splitSegments', () => {
     expect(early?.fields).toHaveLength(4);
   });
 
+  it('gives each OBX row its own field when consecutive rows repeat or change a field (the last text per position is kept)', () => {
+    const rows = ['OBX|1|NM|a^b|x^y', 'OBX|2|NM|a^b|x^z', 'OBX|3|NM|c^d|x^z', 'OBX|4|NM|a^b|x^y', 'OBX|5|NM|a^b^|x^y'];
+    const segments = splitSegments(rows, delimiters, undefined);
+    expect(segments.map((segment) => [segment.field(3), segment.field(4)])).toEqual([
+      [[[['a'], ['b']]], [[['x'], ['y']]]],
+      [[[['a'], ['b']]], [[['x'], ['z']]]],
+      [[[['c'], ['d']]], [[['x'], ['z']]]],
+      [[[['a'], ['b']]], [[['x'], ['y']]]],
+      [[[['a'], ['b'], ['']]], [[['x'], ['y']]]],
+    ]);
+    const header = 'MSH|^~\\&|X';
+    expect(plain(splitSegments([header, ...rows], delimiters, undefined))).toEqual(librarySplit([header, ...rows].join('\r')));
+  });
+
   it('reads the explicit null "" as empty in a sub-component too, and restores masked values', () => {
     const restore = (value: string) => value.replaceAll('\u{F0000}', '|');
     const [obx] = splitSegments(['OBX|1|NM|a&""&c^""~x\u{F0000}y||'], delimiters, restore);

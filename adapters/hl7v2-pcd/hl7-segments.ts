@@ -70,13 +70,24 @@ function freezeField(field: string[][][]): Field {
   return Object.freeze(field);
 }
 
-function recentFieldOf(text: string, delimiters: SplitDelimiters): Field {
+/**
+ * The last field text seen at each OBX field position and its split: consecutive OBX rows repeat the
+ * equipment (OBX-18), the category (OBX-17) and often the unit (OBX-6), and comparing with the last
+ * text is cheaper than hashing a new string for the map. Cleared with recentFields.
+ */
+const lastTextAt: (string | undefined)[] = [];
+const lastFieldAt: Field[] = [];
+
+function recentFieldOf(text: string, position: number, delimiters: SplitDelimiters): Field {
   // A single value is as quick to split as to look up.
   if (!text.includes(delimiters.component)) return fieldOf(text, delimiters, unchanged);
+  if (lastTextAt[position] === text) return lastFieldAt[position]!;
   let field = recentFields.get(text);
   if (field === undefined) {
     field = recentFields.remember(text, freezeField(fieldOf(text, delimiters, unchanged) as string[][][]));
   }
+  lastTextAt[position] = text;
+  lastFieldAt[position] = field;
   return field;
 }
 
@@ -103,10 +114,10 @@ export class RawSegment {
   private readonly parts: readonly string[];
   /** Fields split so far, by field number; computed once each, so a field read twice is the same object. */
   private readonly split: (Field | undefined)[] = [];
-  private readonly splitField: (text: string) => Field;
+  private readonly splitField: (text: string, position: number) => Field;
   private readonly plain: PlainValues;
 
-  constructor(type: string, sequence: number, parts: readonly string[], splitField: (text: string) => Field, plain: PlainValues) {
+  constructor(type: string, sequence: number, parts: readonly string[], splitField: (text: string, position: number) => Field, plain: PlainValues) {
     this.type = type;
     this.sequence = sequence;
     this.parts = parts;
@@ -126,7 +137,7 @@ export class RawSegment {
     if (n >= this.fieldCount || n < 0 || !Number.isInteger(n)) return undefined;
     // MSH-1 is the field separator, so MSH's parts are one behind its field numbers.
     const first = this.type === 'MSH' ? 3 : 1;
-    const field = n < first ? noField : this.splitField(this.parts[this.type === 'MSH' ? n - 1 : n] as string);
+    const field = n < first ? noField : this.splitField(this.parts[this.type === 'MSH' ? n - 1 : n] as string, n);
     this.split[n] = field;
     return field;
   }
@@ -164,6 +175,8 @@ export function splitSegments(lines: readonly string[], delimiters: SplitDelimit
     const key = `${delimiters.field}${delimiters.repetition}${delimiters.component}${delimiters.subComponent}`;
     if (key !== recentFieldsDelimiters) {
       recentFields.clear();
+      lastTextAt.length = 0;
+      lastFieldAt.length = 0;
       recentFieldsDelimiters = key;
     }
   }
@@ -172,7 +185,8 @@ export function splitSegments(lines: readonly string[], delimiters: SplitDelimit
   const cacheKey = recentFieldsDelimiters;
   const obxField =
     restore === undefined
-      ? (text: string) => (recentFieldsDelimiters === cacheKey ? recentFieldOf(text, delimiters) : fieldOf(text, delimiters, unchanged))
+      ? (text: string, position: number) =>
+          recentFieldsDelimiters === cacheKey ? recentFieldOf(text, position, delimiters) : fieldOf(text, delimiters, unchanged)
       : (text: string) => fieldOf(text, delimiters, restore);
   const otherField = (text: string) => fieldOf(text, delimiters, restore ?? unchanged);
   const plain: PlainValues = { delimiters, restore: restore ?? unchanged };
