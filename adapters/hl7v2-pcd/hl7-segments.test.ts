@@ -8,6 +8,7 @@ import { HL7Message, type Hl7Component, type HL7Segment } from 'hl7v2';
 import { dictionaries, HL7Dictionary, type HL7DataTypeDefinition, type HL7FieldDefinition } from 'hl7v2-dictionary';
 import { describe, expect, it } from 'vitest';
 import { splitSegments, type RawSegment } from './hl7-segments.ts';
+import { fieldText } from './parse.ts';
 
 const mapValues = <T, U>(record: Record<string, T>, map: (value: T) => U): Record<string, U> =>
   Object.fromEntries(Object.entries(record).map(([key, value]) => [key, map(value)]));
@@ -151,5 +152,16 @@ describe('hl7-segments splitSegments', () => {
     expect(obx?.fields[3]).toEqual([[['a', '', 'c'], ['']], [['x|y']]]);
     expect(obx?.fields[4]).toEqual([[['']]]);
     expect(obx?.fields.length).toBe(6);
+  });
+});
+
+describe('parse fieldText', () => {
+  it('is line.split(separator)[n], or empty past the last field', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom('a', '|', '^', ' ') }), fc.nat(20), (line, n) => {
+        expect(fieldText(line, '|', n)).toBe(line.split('|')[n] ?? '');
+      }),
+      { numRuns: 2000, seed: 20261121 },
+    );
   });
 });

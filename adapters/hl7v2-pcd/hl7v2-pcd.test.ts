@@ -423,6 +423,27 @@ describe('message checks', () => {
     expect(failure(() => normalize('MSH|^~|A\r'))).toMatchObject({ code: 'hl7_invalid_field', location: { field: 2 } });
   });
 
+  it('reads each message with its own MSH-1/MSH-2 right after another (the last header start is remembered)', () => {
+    expect(observations(normalize(message()))).toHaveLength(1);
+    // Same start, but MSH-2 has five characters: still refused.
+    expect(failure(() => normalize(message({ msh: 'MSH|^~\\&#|A|B|||20240501123000+0200||ORU^R01|TEST-1|P|2.6' })))).toMatchObject({
+      code: 'hl7_invalid_field',
+      location: { field: 2 },
+    });
+    const hashes = message().replaceAll('|', '#');
+    expect(observations(normalize(hashes))).toHaveLength(1);
+    expect(failure(() => normalize('MSH#^~\r'))).toMatchObject({ code: 'hl7_invalid_field', location: { field: 2 } });
+    expect(observations(normalize(message()))).toHaveLength(1);
+    for (const bad of ['MS', 'MSX|^~\\&|A\r', '']) expect(failure(() => normalize(bad))).toMatchObject({ code: 'hl7_missing_msh' });
+  });
+
+  it('refuses a segment ID that is not three capitals or digits, wherever the field separator is', () => {
+    for (const line of ['OBx|1', '1BX|1', 'OB|1', 'OBXX|1', 'OB-|1', 'O']) {
+      expect(failure(() => normalize(`${message()}${line}\r`)), line).toMatchObject({ code: 'hl7_unparseable' });
+    }
+    expect(observations(normalize(`${message()}ZX9|1\rNTE\r`))).toHaveLength(1);
+  });
+
   it('accepts a UTF-8 byte order mark before MSH', () => {
     expect(observations(normalize(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(message())])))).toHaveLength(1);
   });
