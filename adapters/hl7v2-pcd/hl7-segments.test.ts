@@ -113,6 +113,30 @@ describe('hl7-segments splitSegments', () => {
     );
   });
 
+  it('reads a field\'s first value and plain value as its split says, whatever was read before (fields are scanned lazily)', () => {
+    fc.assert(
+      fc.property(message, fc.array(fc.integer({ min: -1, max: 24 }), { maxLength: 30 }), ({ header, segments }, reads) => {
+        const lines = [header, ...segments];
+        const reference = plain(splitSegments(lines, delimiters, identity));
+        const lazy = splitSegments(lines, delimiters, identity);
+        for (const [index, segment] of lazy.entries()) {
+          // Read in a random order first, then every field in turn.
+          for (const n of [...reads, ...Array.from({ length: 26 }, (_, k) => k - 1)]) {
+            const split = reference[index]!.fields[n];
+            const first = split?.[0]?.[0]?.[0] ?? '';
+            expect(segment.firstValue(n)).toBe(first);
+            const plainValue = segment.plainValue(n);
+            if (plainValue !== undefined) expect(plainValue).toBe(first);
+            if (split !== undefined && (split.length > 1 || (split[0]?.length ?? 0) > 1 || (split[0]?.[0]?.length ?? 0) > 1)) expect(plainValue).toBeUndefined();
+            expect(segment.field(n)).toEqual(split);
+          }
+          expect(segment.fieldCount).toBe(reference[index]!.fields.length);
+        }
+      }),
+      { numRuns: 300, seed: 20261121 },
+    );
+  });
+
   it('keeps no cached split across other delimiters', () => {
     const line = 'OBX|1|NM|a^b#c';
     expect(splitSegments([line], delimiters, undefined)[0]?.fields[3]).toEqual([[['a'], ['b#c']]]);

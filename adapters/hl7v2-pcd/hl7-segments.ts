@@ -110,53 +110,94 @@ export class RawSegment {
   readonly type: string;
   /** The segment's occurrence among segments of its type, from 1: HL7 ERR-2 (ERL.2) "segment sequence". */
   readonly sequence: number;
-  /** The line split at the field separator: parts[0] is the segment ID; MSH's parts[1] is MSH-2. */
-  private readonly parts: readonly string[];
+  /** The segment's text; part k is what line.split(field separator)[k] would be (part 0 the segment ID, MSH's part 1 MSH-2). */
+  private readonly line: string;
+  private readonly separator: string;
+  /**
+   * Where each part found so far starts (part 0 at 0): the line is scanned only as far as the fields
+   * read, and only those become strings (a full split made ~200 strings per message, half unread).
+   */
+  private readonly starts: number[] = [0];
+  /** True once the scan reached the end of the line: starts holds every part. */
+  private scanned = false;
   /** Fields split so far, by field number; computed once each, so a field read twice is the same object. */
   private readonly split: (Field | undefined)[] = [];
   private readonly splitField: (text: string, position: number) => Field;
   private readonly plain: PlainValues;
 
-  constructor(type: string, sequence: number, parts: readonly string[], splitField: (text: string, position: number) => Field, plain: PlainValues) {
+  constructor(type: string, sequence: number, line: string, separator: string, splitField: (text: string, position: number) => Field, plain: PlainValues) {
     this.type = type;
     this.sequence = sequence;
-    this.parts = parts;
+    this.line = line;
+    this.separator = separator;
     this.splitField = splitField;
     this.plain = plain;
   }
 
+  /** line.split(separator)[k], undefined past the last part. */
+  private part(k: number): string | undefined {
+    const starts = this.starts;
+    while (starts.length <= k + 1 && !this.scanned) {
+      const at = this.line.indexOf(this.separator, starts[starts.length - 1]!);
+      if (at < 0) this.scanned = true;
+      else starts.push(at + this.separator.length);
+    }
+    if (k >= starts.length) return undefined;
+    const end = k + 1 < starts.length ? starts[k + 1]! - this.separator.length : this.line.length;
+    return this.line.slice(starts[k]!, end);
+  }
+
+  /** Field n's text, undefined past the last field; n from the first field with text (MSH-3, else 1). */
+  private textOf(n: number): string | undefined {
+    // MSH-1 is the field separator, so MSH's parts are one behind its field numbers.
+    return this.part(this.type === 'MSH' ? n - 1 : n);
+  }
+
   /** How many fields there are, counting field 0: the last field is fieldCount - 1. */
   get fieldCount(): number {
-    return this.type === 'MSH' ? Math.max(3, this.parts.length + 1) : this.parts.length;
+    while (this.part(this.starts.length) !== undefined);
+    const parts = this.starts.length;
+    return this.type === 'MSH' ? Math.max(3, parts + 1) : parts;
   }
 
   /** Field n, undefined past the last field. */
   field(n: number): Field | undefined {
     const known = this.split[n];
     if (known !== undefined) return known;
-    if (n >= this.fieldCount || n < 0 || !Number.isInteger(n)) return undefined;
-    // MSH-1 is the field separator, so MSH's parts are one behind its field numbers.
-    const first = this.type === 'MSH' ? 3 : 1;
-    const field = n < first ? noField : this.splitField(this.parts[this.type === 'MSH' ? n - 1 : n] as string, n);
+    if (n < 0 || !Number.isInteger(n)) return undefined;
+    let field: Field;
+    if (n < (this.type === 'MSH' ? 3 : 1)) {
+      field = noField;
+    } else {
+      const text = this.textOf(n);
+      if (text === undefined) return undefined;
+      field = this.splitField(text, n);
+    }
     this.split[n] = field;
     return field;
   }
 
   /**
-   * The first sub-component of the first component of the first repetition of field n, '' when
-   * absent: for a field of one plain value (most are) the text itself, with no split and no arrays.
+   * Field n's value when it is one plain value (no repetition, component or sub-component
+   * delimiter; '' when absent or the explicit null), else undefined: most fields are, and read this
+   * way need no split and no arrays.
    */
-  firstValue(n: number): string {
+  plainValue(n: number): string | undefined {
     const known = this.split[n];
-    if (known !== undefined) return known[0]?.[0]?.[0] ?? '';
-    const first = this.type === 'MSH' ? 3 : 1;
-    if (n < first || n >= this.fieldCount || !Number.isInteger(n)) return '';
-    const text = this.parts[this.type === 'MSH' ? n - 1 : n] as string;
-    const { delimiters } = this.plain;
-    if (text.includes(delimiters.component) || text.includes(delimiters.repetition) || text.includes(delimiters.subComponent)) {
-      return this.field(n)?.[0]?.[0]?.[0] ?? '';
+    if (known !== undefined) {
+      return known.length <= 1 && (known[0]?.length ?? 0) <= 1 && (known[0]?.[0]?.length ?? 0) <= 1 ? (known[0]?.[0]?.[0] ?? '') : undefined;
     }
+    if (n < (this.type === 'MSH' ? 3 : 1) || !Number.isInteger(n)) return '';
+    const text = this.textOf(n);
+    if (text === undefined) return '';
+    const { delimiters } = this.plain;
+    if (text.includes(delimiters.component) || text.includes(delimiters.repetition) || text.includes(delimiters.subComponent)) return undefined;
     return text === explicitNull ? '' : this.plain.restore(text);
+  }
+
+  /** The first sub-component of the first component of the first repetition of field n, '' when absent. */
+  firstValue(n: number): string {
+    return this.plainValue(n) ?? this.field(n)?.[0]?.[0]?.[0] ?? '';
   }
 
   /** Every field, split: for tests and for reading a whole segment. */
@@ -194,11 +235,11 @@ export function splitSegments(lines: readonly string[], delimiters: SplitDelimit
   const segments: RawSegment[] = [];
   for (const line of lines) {
     if (line === '') continue;
-    const parts = line.split(delimiters.field);
-    const type = parts[0] as string;
+    const idEnd = line.indexOf(delimiters.field);
+    const type = idEnd < 0 ? line : line.slice(0, idEnd);
     const sequence = (counts.get(type) ?? 0) + 1;
     counts.set(type, sequence);
-    segments.push(new RawSegment(type, sequence, parts, type === 'OBX' ? obxField : otherField, plain));
+    segments.push(new RawSegment(type, sequence, line, delimiters.field, type === 'OBX' ? obxField : otherField, plain));
   }
   return segments;
 }

@@ -134,6 +134,18 @@ describe('observation time', () => {
     expect(byCode(normalize(message({ obr7: '20240115123000' }), berlin), '150456')?.effectiveDateTime).toBe('2024-01-15T12:30:00+01:00');
   });
 
+  it('reads each time afresh after the last one parsed (remembered), and still refuses a bad one right after a good one', () => {
+    const good = '20240501123000+0200';
+    expect(byCode(normalize(message({ obr7: good, rows: [mdsRow, spo2('97', { obx14: good })] })), '150456')?.effectiveDateTime).toBe('2024-05-01T12:30:00+02:00');
+    expect(failure(() => normalize(message({ obr7: good, rows: [mdsRow, spo2('97', { obx14: `${good}0` })] })))).toMatchObject({
+      code: 'hl7_invalid_field',
+      location: { segment: 'OBX', sequence: 2, field: 14 },
+    });
+    expect(byCode(normalize(message({ obr7: good, rows: [mdsRow, spo2('97', { obx14: '20240501123001+0200' })] })), '150456')?.effectiveDateTime).toBe(
+      '2024-05-01T12:30:01+02:00',
+    );
+  });
+
   it('refuses a time that is not a date/time, or has no time of day', () => {
     for (const bad of ['2024050112', '20240230123000', '20240501123000+1500', '2024-05-01T12:30:00Z']) {
       expect(failure(() => normalize(message({ obr7: bad }))), bad).toMatchObject({

@@ -350,8 +350,13 @@ const recentDateTimes = recentValues<Hl7DateTime>();
  */
 export function parseDateTime(text: string, segment: RawSegment, field: number): Hl7DateTime | undefined {
   if (text === '') return undefined;
+  // A message repeats one time in OBR-7 and every OBX-14: the last one first, then the map (which hashes the text).
+  if (text === lastDateTime.text) return lastDateTime.parsed;
   const known = recentDateTimes.get(text);
-  if (known !== undefined) return known;
+  if (known !== undefined) {
+    lastDateTime = { text, parsed: known };
+    return known;
+  }
   const parsed = readDateTime(text);
   if (parsed === undefined) {
     const location = at(segment, field);
@@ -361,11 +366,32 @@ export function parseDateTime(text: string, segment: RawSegment, field: number):
       { location },
     );
   }
+  lastDateTime = { text, parsed };
   return recentDateTimes.remember(text, parsed);
 }
 
+/** The last DTM text parsed and its parts (valid ones only, like recentDateTimes). */
+let lastDateTime: { readonly text: string; readonly parsed: Hl7DateTime | undefined } = { text: '', parsed: undefined };
+
+/** A field's first repetition as text: its components and sub-components joined again (OBX-5). */
+function firstRepetitionText(obx: RawSegment, field: number, delimiters: Delimiters): string {
+  // A plain value (no delimiter in it) is the text itself: no split, no joins.
+  return (
+    obx.plainValue(field) ??
+    (obx.field(field)?.[0] ?? []).map((component) => component.join(delimiters.subComponent)).join(delimiters.component)
+  );
+}
+
+const noFlags: readonly string[] = Object.freeze([]);
+
+/** OBX-8, every repetition that is not empty; most rows have none. */
+function abnormalFlagsOf(obx: RawSegment): readonly string[] {
+  if (obx.plainValue(8)?.trim() === '') return noFlags;
+  return (obx.field(8) ?? []).map((_, repetition) => trimmed(obx, 8, 1, 1, repetition)).filter((flag) => flag !== '');
+}
+
 function observationRow(obx: RawSegment, delimiters: Delimiters): ObservationRow {
-  const value = (obx.field(5)?.[0] ?? []).map((component) => component.join(delimiters.subComponent)).join(delimiters.component);
+  const value = firstRepetitionText(obx, 5, delimiters);
   return {
     sequence: obx.sequence,
     valueType: trimmed(obx, 2),
@@ -374,7 +400,7 @@ function observationRow(obx: RawSegment, delimiters: Delimiters): ObservationRow
     value: value.trim(),
     units: codedElement(obx, 6),
     referenceRange: trimmed(obx, 7),
-    abnormalFlags: (obx.field(8) ?? []).map((_, repetition) => trimmed(obx, 8, 1, 1, repetition)).filter((flag) => flag !== ''),
+    abnormalFlags: abnormalFlagsOf(obx),
     status: trimmed(obx, 11),
     observationTime: parseDateTime(trimmed(obx, 14), obx, 14),
     method: trimmed(obx, 17),
