@@ -205,5 +205,9 @@ describe('fast-fhir-check memo of the last matching time and reference', () => {
       expect(isValidObservation(valid)).toBe(true);
     }
     expect(isValidObservation({ ...valid, effectiveDateTime: new String(valid.effectiveDateTime) })).toBe(false);
+    // Patient references are checked each time (not remembered), and still pass.
+    expect(isValidObservation({ ...valid, subject: { reference: 'Patient/abc' } })).toBe(true);
+    expect(isValidObservation({ ...valid, subject: { reference: 'Patient/abc' } })).toBe(true);
+    expect(isValidObservation({ ...valid, subject: { reference: 'Patient/a bc' } })).toBe(false);
   });
 });

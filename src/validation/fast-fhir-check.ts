@@ -107,19 +107,20 @@ const isIdentifier = (value: unknown): boolean =>
  * device reference, so each is tested once per message rather than per Observation. Safe because a
  * string cannot change and these patterns keep no state (no g or y flag): an equal string matches too.
  */
-function lastMatchMemo(pattern: RegExp): (value: unknown) => boolean {
+function lastMatchMemo(pattern: RegExp, remember: (text: string) => boolean = () => true): (value: unknown) => boolean {
   if (pattern.global || pattern.sticky) throw new Error(`${pattern} keeps state between tests`);
   let lastMatch: string | undefined;
   return (value) => {
     if (typeof value !== 'string') return false;
     if (value === lastMatch) return true;
     if (!pattern.test(value)) return false;
-    lastMatch = value;
+    if (remember(value)) lastMatch = value;
     return true;
   };
 }
 const isFhirDateTime = lastMatchMemo(fhirDateTimePattern);
-const isReferenceText = lastMatchMemo(referencePattern);
+// Device references only: a Patient/<id> reference names a patient, and none is kept beyond its message.
+const isReferenceText = lastMatchMemo(referencePattern, (text) => text.startsWith('Device/'));
 
 const referenceMembers = new Set(['reference', 'type', 'identifier', 'display']);
 const referenceTypes: ReadonlySet<unknown> = new Set(['Device', 'Patient', 'Location']);
