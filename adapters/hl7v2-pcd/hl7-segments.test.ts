@@ -8,6 +8,7 @@ import { HL7Message, type Hl7Component, type HL7Segment } from 'hl7v2';
 import { dictionaries, HL7Dictionary, type HL7DataTypeDefinition, type HL7FieldDefinition } from 'hl7v2-dictionary';
 import { describe, expect, it } from 'vitest';
 import { splitSegments, type RawSegment } from './hl7-segments.ts';
+import { fieldText } from './parse.ts';
 
 const mapValues = <T, U>(record: Record<string, T>, map: (value: T) => U): Record<string, U> =>
   Object.fromEntries(Object.entries(record).map(([key, value]) => [key, map(value)]));
@@ -51,7 +52,16 @@ function libraryFields(segment: HL7Segment): string[][][][] {
   }
   return fields;
 }
-function librarySplit(message: string): RawSegment[] {
+/** A segment as plain data, every field split: what toEqual compares. */
+interface PlainSegment {
+  readonly type: string;
+  readonly sequence: number;
+  readonly fields: readonly (readonly (readonly (readonly string[])[])[])[];
+}
+const plain = (segments: readonly RawSegment[]): PlainSegment[] =>
+  segments.map((segment) => ({ type: segment.type, sequence: segment.sequence, fields: segment.fields }));
+
+function librarySplit(message: string): PlainSegment[] {
   const parsed = HL7Message.parse(message, { strict: false, dictionaries: textOnlyDictionaries });
   const counts = new Map<string, number>();
   return parsed.segments.map((segment) => {
@@ -85,7 +95,7 @@ describe('hl7-segments splitSegments', () => {
     fc.assert(
       fc.property(message, ({ header, segments }) => {
         const lines = [header, ...segments];
-        expect(splitSegments(lines, delimiters, identity)).toEqual(librarySplit(lines.join('\r')));
+        expect(plain(splitSegments(lines, delimiters, identity))).toEqual(librarySplit(lines.join('\r')));
       }),
       { numRuns: 500, seed: 20261121 },
     );
@@ -96,10 +106,34 @@ describe('hl7-segments splitSegments', () => {
       fc.property(message, ({ header, segments }) => {
         const lines = [header, ...segments];
         const expected = librarySplit(lines.join('\r'));
-        expect(splitSegments(lines, delimiters, undefined)).toEqual(expected);
-        expect(splitSegments(lines, delimiters, undefined)).toEqual(expected);
+        expect(plain(splitSegments(lines, delimiters, undefined))).toEqual(expected);
+        expect(plain(splitSegments(lines, delimiters, undefined))).toEqual(expected);
       }),
       { numRuns: 500, seed: 20261121 },
+    );
+  });
+
+  it('reads a field\'s first value and plain value as its split says, whatever was read before (fields are scanned lazily)', () => {
+    fc.assert(
+      fc.property(message, fc.array(fc.integer({ min: -1, max: 24 }), { maxLength: 30 }), ({ header, segments }, reads) => {
+        const lines = [header, ...segments];
+        const reference = plain(splitSegments(lines, delimiters, identity));
+        const lazy = splitSegments(lines, delimiters, identity);
+        for (const [index, segment] of lazy.entries()) {
+          // Read in a random order first, then every field in turn.
+          for (const n of [...reads, ...Array.from({ length: 26 }, (_, k) => k - 1)]) {
+            const split = reference[index]!.fields[n];
+            const first = split?.[0]?.[0]?.[0] ?? '';
+            expect(segment.firstValue(n)).toBe(first);
+            const plainValue = segment.plainValue(n);
+            if (plainValue !== undefined) expect(plainValue).toBe(first);
+            if (split !== undefined && (split.length > 1 || (split[0]?.length ?? 0) > 1 || (split[0]?.[0]?.length ?? 0) > 1)) expect(plainValue).toBeUndefined();
+            expect(segment.field(n)).toEqual(split);
+          }
+          expect(segment.fieldCount).toBe(reference[index]!.fields.length);
+        }
+      }),
+      { numRuns: 300, seed: 20261121 },
     );
   });
 
@@ -110,11 +144,48 @@ describe('hl7-segments splitSegments', () => {
     expect(splitSegments([line], hashComponents, undefined)[0]?.fields[3]).toEqual([[['a^b'], ['c']]]);
   });
 
+  it('splits a field read only after another message with other delimiters was split with its own delimiters', () => {
+    // Fields are split when first read; the shared cache of recent fields then holds another message's delimiters.
+    const [early] = splitSegments(['OBX|1|NM|a^b#c'], delimiters, undefined);
+    const hashComponents = { field: '|', repetition: '~', component: '#', subComponent: '&' } as const;
+    const [later] = splitSegments(['OBX|1|NM|a^b#c'], hashComponents, undefined);
+    expect(later?.field(3)).toEqual([[['a^b'], ['c']]]);
+    expect(early?.field(3)).toEqual([[['a'], ['b#c']]]);
+    expect(early?.field(3)).toBe(early?.field(3));
+    expect(early?.field(4)).toBeUndefined();
+    expect(early?.fields).toHaveLength(4);
+  });
+
+  it('gives each OBX row its own field when consecutive rows repeat or change a field (the last text per position is kept)', () => {
+    const rows = ['OBX|1|NM|a^b|x^y', 'OBX|2|NM|a^b|x^z', 'OBX|3|NM|c^d|x^z', 'OBX|4|NM|a^b|x^y', 'OBX|5|NM|a^b^|x^y'];
+    const segments = splitSegments(rows, delimiters, undefined);
+    expect(segments.map((segment) => [segment.field(3), segment.field(4)])).toEqual([
+      [[[['a'], ['b']]], [[['x'], ['y']]]],
+      [[[['a'], ['b']]], [[['x'], ['z']]]],
+      [[[['c'], ['d']]], [[['x'], ['z']]]],
+      [[[['a'], ['b']]], [[['x'], ['y']]]],
+      [[[['a'], ['b'], ['']]], [[['x'], ['y']]]],
+    ]);
+    const header = 'MSH|^~\\&|X';
+    expect(plain(splitSegments([header, ...rows], delimiters, undefined))).toEqual(librarySplit([header, ...rows].join('\r')));
+  });
+
   it('reads the explicit null "" as empty in a sub-component too, and restores masked values', () => {
     const restore = (value: string) => value.replaceAll('\u{F0000}', '|');
     const [obx] = splitSegments(['OBX|1|NM|a&""&c^""~x\u{F0000}y||'], delimiters, restore);
     expect(obx?.fields[3]).toEqual([[['a', '', 'c'], ['']], [['x|y']]]);
     expect(obx?.fields[4]).toEqual([[['']]]);
     expect(obx?.fields.length).toBe(6);
+  });
+});
+
+describe('parse fieldText', () => {
+  it('is line.split(separator)[n], or empty past the last field', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom('a', '|', '^', ' ') }), fc.nat(20), (line, n) => {
+        expect(fieldText(line, '|', n)).toBe(line.split('|')[n] ?? '');
+      }),
+      { numRuns: 2000, seed: 20261121 },
+    );
   });
 });

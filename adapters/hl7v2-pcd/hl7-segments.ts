@@ -12,14 +12,6 @@
 
 import { recentValues } from './recent-values.ts';
 
-/** One segment as plain text: fields[n] is HL7 field n (1-based; fields[0] is unused), repetitions > components > sub-components. */
-export interface RawSegment {
-  readonly type: string;
-  /** The segment's occurrence among segments of its type, from 1: HL7 ERR-2 (ERL.2) "segment sequence". */
-  readonly sequence: number;
-  readonly fields: readonly (readonly (readonly (readonly string[])[])[])[];
-}
-
 export interface SplitDelimiters {
   readonly field: string;
   readonly repetition: string;
@@ -78,19 +70,145 @@ function freezeField(field: string[][][]): Field {
   return Object.freeze(field);
 }
 
-function recentFieldOf(text: string, delimiters: SplitDelimiters): Field {
+/**
+ * The last field text seen at each OBX field position and its split: consecutive OBX rows repeat the
+ * equipment (OBX-18), the category (OBX-17) and often the unit (OBX-6), and comparing with the last
+ * text is cheaper than hashing a new string for the map. Cleared with recentFields.
+ */
+const lastTextAt: (string | undefined)[] = [];
+const lastFieldAt: Field[] = [];
+
+function recentFieldOf(text: string, position: number, delimiters: SplitDelimiters): Field {
   // A single value is as quick to split as to look up.
   if (!text.includes(delimiters.component)) return fieldOf(text, delimiters, unchanged);
+  if (lastTextAt[position] === text) return lastFieldAt[position]!;
   let field = recentFields.get(text);
   if (field === undefined) {
     field = recentFields.remember(text, freezeField(fieldOf(text, delimiters, unchanged) as string[][][]));
   }
+  lastTextAt[position] = text;
+  lastFieldAt[position] = field;
   return field;
+}
+
+/** How a segment reads a plain value (no delimiters in it) without splitting its field. */
+interface PlainValues {
+  readonly delimiters: SplitDelimiters;
+  readonly restore: (text: string) => string;
+}
+
+/** fields[0], and MSH-1 and MSH-2 (the delimiters themselves): empty. */
+const noField: Field = Object.freeze([]);
+
+/**
+ * One segment as plain text: field(n) is HL7 field n (1-based; field 0 is unused), repetitions >
+ * components > sub-components. Each field is split when first read, not before: a PCD-01 message
+ * has about 200 fields and the adapter reads about half of them (MSH alone has ~20, of which 6 are
+ * read), and splitting every field up front was a tenth of the pure pipeline's CPU.
+ */
+export class RawSegment {
+  readonly type: string;
+  /** The segment's occurrence among segments of its type, from 1: HL7 ERR-2 (ERL.2) "segment sequence". */
+  readonly sequence: number;
+  /** The segment's text; part k is what line.split(field separator)[k] would be (part 0 the segment ID, MSH's part 1 MSH-2). */
+  private readonly line: string;
+  private readonly separator: string;
+  /**
+   * Where each part found so far starts (part 0 at 0): the line is scanned only as far as the fields
+   * read, and only those become strings (a full split made ~200 strings per message, half unread).
+   */
+  private readonly starts: number[] = [0];
+  /** True once the scan reached the end of the line: starts holds every part. */
+  private scanned = false;
+  /** Fields split so far, by field number; computed once each, so a field read twice is the same object. */
+  private readonly split: (Field | undefined)[] = [];
+  private readonly splitField: (text: string, position: number) => Field;
+  private readonly plain: PlainValues;
+
+  constructor(type: string, sequence: number, line: string, separator: string, splitField: (text: string, position: number) => Field, plain: PlainValues) {
+    this.type = type;
+    this.sequence = sequence;
+    this.line = line;
+    this.separator = separator;
+    this.splitField = splitField;
+    this.plain = plain;
+  }
+
+  /** line.split(separator)[k], undefined past the last part. */
+  private part(k: number): string | undefined {
+    const starts = this.starts;
+    while (starts.length <= k + 1 && !this.scanned) {
+      const at = this.line.indexOf(this.separator, starts[starts.length - 1]!);
+      if (at < 0) this.scanned = true;
+      else starts.push(at + this.separator.length);
+    }
+    if (k >= starts.length) return undefined;
+    const end = k + 1 < starts.length ? starts[k + 1]! - this.separator.length : this.line.length;
+    return this.line.slice(starts[k]!, end);
+  }
+
+  /** Field n's text, undefined past the last field; n from the first field with text (MSH-3, else 1). */
+  private textOf(n: number): string | undefined {
+    // MSH-1 is the field separator, so MSH's parts are one behind its field numbers.
+    return this.part(this.type === 'MSH' ? n - 1 : n);
+  }
+
+  /** How many fields there are, counting field 0: the last field is fieldCount - 1. */
+  get fieldCount(): number {
+    while (this.part(this.starts.length) !== undefined);
+    const parts = this.starts.length;
+    return this.type === 'MSH' ? Math.max(3, parts + 1) : parts;
+  }
+
+  /** Field n, undefined past the last field. */
+  field(n: number): Field | undefined {
+    const known = this.split[n];
+    if (known !== undefined) return known;
+    if (n < 0 || !Number.isInteger(n)) return undefined;
+    let field: Field;
+    if (n < (this.type === 'MSH' ? 3 : 1)) {
+      field = noField;
+    } else {
+      const text = this.textOf(n);
+      if (text === undefined) return undefined;
+      field = this.splitField(text, n);
+    }
+    this.split[n] = field;
+    return field;
+  }
+
+  /**
+   * Field n's value when it is one plain value (no repetition, component or sub-component
+   * delimiter; '' when absent or the explicit null), else undefined: most fields are, and read this
+   * way need no split and no arrays.
+   */
+  plainValue(n: number): string | undefined {
+    const known = this.split[n];
+    if (known !== undefined) {
+      return known.length <= 1 && (known[0]?.length ?? 0) <= 1 && (known[0]?.[0]?.length ?? 0) <= 1 ? (known[0]?.[0]?.[0] ?? '') : undefined;
+    }
+    if (n < (this.type === 'MSH' ? 3 : 1) || !Number.isInteger(n)) return '';
+    const text = this.textOf(n);
+    if (text === undefined) return '';
+    const { delimiters } = this.plain;
+    if (text.includes(delimiters.component) || text.includes(delimiters.repetition) || text.includes(delimiters.subComponent)) return undefined;
+    return text === explicitNull ? '' : this.plain.restore(text);
+  }
+
+  /** The first sub-component of the first component of the first repetition of field n, '' when absent. */
+  firstValue(n: number): string {
+    return this.plainValue(n) ?? this.field(n)?.[0]?.[0]?.[0] ?? '';
+  }
+
+  /** Every field, split: for tests and for reading a whole segment. */
+  get fields(): readonly Field[] {
+    return Array.from({ length: this.fieldCount }, (_, n) => this.field(n) as Field);
+  }
 }
 
 /**
  * Splits the lines of a masked message (parse.ts checks each starts with a segment ID) into plain
- * segments. MSH-1 and MSH-2 are the delimiters themselves and stay empty.
+ * segments (each field split when first read). MSH-1 and MSH-2 are the delimiters themselves and stay empty.
  * @param restore puts masked escape sequences back into a value; undefined when the message had none.
  */
 export function splitSegments(lines: readonly string[], delimiters: SplitDelimiters, restore: ((text: string) => string) | undefined): RawSegment[] {
@@ -98,33 +216,42 @@ export function splitSegments(lines: readonly string[], delimiters: SplitDelimit
     const key = `${delimiters.field}${delimiters.repetition}${delimiters.component}${delimiters.subComponent}`;
     if (key !== recentFieldsDelimiters) {
       recentFields.clear();
+      lastTextAt.length = 0;
+      lastFieldAt.length = 0;
       recentFieldsDelimiters = key;
     }
   }
+  // Only OBX fields go through the shared cache: patient identifiers and names (PID, PV1, NK1) never do.
+  // Fields are split later, when read: the cache serves them only while it holds these delimiters.
+  const cacheKey = recentFieldsDelimiters;
+  const obxField =
+    restore === undefined
+      ? (text: string, position: number) =>
+          recentFieldsDelimiters === cacheKey ? recentFieldOf(text, position, delimiters) : fieldOf(text, delimiters, unchanged)
+      : (text: string) => fieldOf(text, delimiters, restore);
+  const otherField = (text: string) => fieldOf(text, delimiters, restore ?? unchanged);
+  const plain: PlainValues = { delimiters, restore: restore ?? unchanged };
   const counts = new Map<string, number>();
   const segments: RawSegment[] = [];
   for (const line of lines) {
     if (line === '') continue;
-    const parts = line.split(delimiters.field);
-    const type = parts[0] as string;
-    const fields: Field[] = type === 'MSH' ? [[], [], []] : [[]];
-    for (let position = type === 'MSH' ? 2 : 1; position < parts.length; position += 1) {
-      const text = parts[position] as string;
-      fields.push(restore === undefined && type === 'OBX' ? recentFieldOf(text, delimiters) : fieldOf(text, delimiters, restore ?? unchanged));
-    }
+    const idEnd = line.indexOf(delimiters.field);
+    const type = idEnd < 0 ? line : line.slice(0, idEnd);
     const sequence = (counts.get(type) ?? 0) + 1;
     counts.set(type, sequence);
-    segments.push({ type, sequence, fields });
+    segments.push(new RawSegment(type, sequence, line, delimiters.field, type === 'OBX' ? obxField : otherField, plain));
   }
   return segments;
 }
 
 /** A value by position, '' when absent: field n, repetition r (from 0), component c and sub-component s (from 1). */
 export function valueAt(segment: RawSegment | undefined, field: number, component = 1, subComponent = 1, repetition = 0): string {
-  return segment?.fields[field]?.[repetition]?.[component - 1]?.[subComponent - 1] ?? '';
+  if (segment === undefined) return '';
+  if (component === 1 && subComponent === 1 && repetition === 0) return segment.firstValue(field);
+  return segment?.field(field)?.[repetition]?.[component - 1]?.[subComponent - 1] ?? '';
 }
 
 /** The repetitions of a field, each as its components' first sub-components. */
 export function repetitionsOf(segment: RawSegment, field: number): (readonly string[])[] {
-  return (segment.fields[field] ?? []).map((repetition) => repetition.map((component) => component[0] ?? ''));
+  return (segment.field(field) ?? []).map((repetition) => repetition.map((component) => component[0] ?? ''));
 }

@@ -134,6 +134,18 @@ describe('observation time', () => {
     expect(byCode(normalize(message({ obr7: '20240115123000' }), berlin), '150456')?.effectiveDateTime).toBe('2024-01-15T12:30:00+01:00');
   });
 
+  it('reads each time afresh after the last one parsed (remembered), and still refuses a bad one right after a good one', () => {
+    const good = '20240501123000+0200';
+    expect(byCode(normalize(message({ obr7: good, rows: [mdsRow, spo2('97', { obx14: good })] })), '150456')?.effectiveDateTime).toBe('2024-05-01T12:30:00+02:00');
+    expect(failure(() => normalize(message({ obr7: good, rows: [mdsRow, spo2('97', { obx14: `${good}0` })] })))).toMatchObject({
+      code: 'hl7_invalid_field',
+      location: { segment: 'OBX', sequence: 2, field: 14 },
+    });
+    expect(byCode(normalize(message({ obr7: good, rows: [mdsRow, spo2('97', { obx14: '20240501123001+0200' })] })), '150456')?.effectiveDateTime).toBe(
+      '2024-05-01T12:30:01+02:00',
+    );
+  });
+
   it('refuses a time that is not a date/time, or has no time of day', () => {
     for (const bad of ['2024050112', '20240230123000', '20240501123000+1500', '2024-05-01T12:30:00Z']) {
       expect(failure(() => normalize(message({ obr7: bad }))), bad).toMatchObject({
@@ -421,6 +433,27 @@ describe('message checks', () => {
   it('refuses a segment without a segment ID, and broken encoding characters', () => {
     expect(failure(() => normalize(`${message()}ob|1\r`))).toMatchObject({ code: 'hl7_unparseable' });
     expect(failure(() => normalize('MSH|^~|A\r'))).toMatchObject({ code: 'hl7_invalid_field', location: { field: 2 } });
+  });
+
+  it('reads each message with its own MSH-1/MSH-2 right after another (the last header start is remembered)', () => {
+    expect(observations(normalize(message()))).toHaveLength(1);
+    // Same start, but MSH-2 has five characters: still refused.
+    expect(failure(() => normalize(message({ msh: 'MSH|^~\\&#|A|B|||20240501123000+0200||ORU^R01|TEST-1|P|2.6' })))).toMatchObject({
+      code: 'hl7_invalid_field',
+      location: { field: 2 },
+    });
+    const hashes = message().replaceAll('|', '#');
+    expect(observations(normalize(hashes))).toHaveLength(1);
+    expect(failure(() => normalize('MSH#^~\r'))).toMatchObject({ code: 'hl7_invalid_field', location: { field: 2 } });
+    expect(observations(normalize(message()))).toHaveLength(1);
+    for (const bad of ['MS', 'MSX|^~\\&|A\r', '']) expect(failure(() => normalize(bad))).toMatchObject({ code: 'hl7_missing_msh' });
+  });
+
+  it('refuses a segment ID that is not three capitals or digits, wherever the field separator is', () => {
+    for (const line of ['OBx|1', '1BX|1', 'OB|1', 'OBXX|1', 'OB-|1', 'O']) {
+      expect(failure(() => normalize(`${message()}${line}\r`)), line).toMatchObject({ code: 'hl7_unparseable' });
+    }
+    expect(observations(normalize(`${message()}ZX9|1\rNTE\r`))).toHaveLength(1);
   });
 
   it('accepts a UTF-8 byte order mark before MSH', () => {

@@ -187,6 +187,8 @@ function refuseBytesOutside(bytes: Buffer, msh18: string): void {
 }
 
 function delimitersOf(headerLine: string): { delimiters: Delimiters; headerLength: number } {
+  // Senders keep their delimiters: MSH-1 and MSH-2 as last time give the last answer (shared, frozen).
+  if (lastHeaderStart !== undefined && headerLine.startsWith(lastHeaderStart.text)) return lastHeaderStart.found;
   const field = headerLine[3];
   if (field === undefined || /[\sA-Za-z0-9]/.test(field)) {
     throw new GatewayError('hl7_invalid_field', 'MSH-1 is not a field separator.', { location: at('MSH', 1) });
@@ -201,8 +203,17 @@ function delimitersOf(headerLine: string): { delimiters: Delimiters; headerLengt
     });
   }
   const [component, repetition, escape, subComponent] = chars as [string, string, string, string];
-  return { delimiters: { field, component, repetition, escape, subComponent }, headerLength: 4 + encoding.length + 1 };
+  const found = Object.freeze({
+    delimiters: Object.freeze({ field, component, repetition, escape, subComponent }),
+    headerLength: 4 + encoding.length + 1,
+  });
+  // "MSH", MSH-1, the four encoding characters and the field separator that ends MSH-2: all this depends on.
+  if (encoding.length === 4) lastHeaderStart = { text: headerLine.slice(0, found.headerLength), found };
+  return found;
 }
+
+/** The start of the last valid header up to the end of MSH-2, and the delimiters it declares. */
+let lastHeaderStart: { readonly text: string; readonly found: { readonly delimiters: Delimiters; readonly headerLength: number } } | undefined;
 
 /** Where the first CR or LF is, -1 when there is none (indexOf is native; findIndex called a closure per byte). */
 function firstLineEnd(bytes: Buffer): number {
@@ -211,14 +222,27 @@ function firstLineEnd(bytes: Buffer): number {
   return lf < 0 ? cr : lf;
 }
 
+/** line.split(separator)[n] ?? '', without splitting the whole line (the MSH line, for MSH-18). */
+export function fieldText(line: string, separator: string, n: number): string {
+  let start = 0;
+  for (let i = 0; i < n; i += 1) {
+    const at = line.indexOf(separator, start);
+    if (at < 0) return '';
+    start = at + separator.length;
+  }
+  const end = line.indexOf(separator, start);
+  return end < 0 ? line.slice(start) : line.slice(start, end);
+}
+
 /** The message as text, its delimiters, and where MSH-2 ends. MSH-18 is read from the raw bytes: it says how to decode them. */
 function decodeFrame(frame: Buffer): { text: string; delimiters: Delimiters; charset: MessageCharset; headerLength: number } {
-  const bytes = frame.subarray(0, 3).equals(utf8Bom) ? frame.subarray(3) : frame;
-  if (bytes.toString('latin1', 0, 3) !== 'MSH') throw new GatewayError('hl7_missing_msh');
+  // Byte comparisons rather than a Buffer view and a string per check: this runs for every message.
+  const bytes = frame[0] === utf8Bom[0] && frame[1] === utf8Bom[1] && frame[2] === utf8Bom[2] ? frame.subarray(3) : frame;
+  if (bytes[0] !== 0x4d || bytes[1] !== 0x53 || bytes[2] !== 0x48) throw new GatewayError('hl7_missing_msh');
   const lineEnd = firstLineEnd(bytes);
   const headerLine = bytes.toString('latin1', 0, lineEnd < 0 ? bytes.length : lineEnd);
   const { delimiters, headerLength } = delimitersOf(headerLine);
-  const msh18 = (headerLine.split(delimiters.field)[17] ?? '').split(delimiters.repetition)[0]!.split(delimiters.component)[0]!.trim();
+  const msh18 = fieldText(headerLine, delimiters.field, 17).split(delimiters.repetition)[0]!.split(delimiters.component)[0]!.trim();
   const charset = charsetOf(msh18);
   if (charset === undefined) {
     const named = quotedCode(msh18, characterSetNames);
@@ -257,7 +281,7 @@ const codedElementsByField = new WeakMap<object, CodedElement>();
 const entityIdentifiersByField = new WeakMap<object, readonly EntityIdentifier[]>();
 
 function codedElement(segment: RawSegment, field: number): CodedElement {
-  const shared = segment.fields[field];
+  const shared = segment.field(field);
   const known = shared === undefined ? undefined : codedElementsByField.get(shared);
   if (known !== undefined) return known;
   const element: CodedElement = {
@@ -273,7 +297,7 @@ function codedElement(segment: RawSegment, field: number): CodedElement {
 }
 
 function entityIdentifiers(segment: RawSegment, field: number): readonly EntityIdentifier[] {
-  const shared = segment.fields[field];
+  const shared = segment.field(field);
   const known = shared === undefined ? undefined : entityIdentifiersByField.get(shared);
   if (known !== undefined) return known;
   const identifiers = (shared ?? [])
@@ -326,8 +350,13 @@ const recentDateTimes = recentValues<Hl7DateTime>();
  */
 export function parseDateTime(text: string, segment: RawSegment, field: number): Hl7DateTime | undefined {
   if (text === '') return undefined;
+  // A message repeats one time in OBR-7 and every OBX-14: the last one first, then the map (which hashes the text).
+  if (text === lastDateTime.text) return lastDateTime.parsed;
   const known = recentDateTimes.get(text);
-  if (known !== undefined) return known;
+  if (known !== undefined) {
+    lastDateTime = { text, parsed: known };
+    return known;
+  }
   const parsed = readDateTime(text);
   if (parsed === undefined) {
     const location = at(segment, field);
@@ -337,11 +366,32 @@ export function parseDateTime(text: string, segment: RawSegment, field: number):
       { location },
     );
   }
+  lastDateTime = { text, parsed };
   return recentDateTimes.remember(text, parsed);
 }
 
+/** The last DTM text parsed and its parts (valid ones only, like recentDateTimes). */
+let lastDateTime: { readonly text: string; readonly parsed: Hl7DateTime | undefined } = { text: '', parsed: undefined };
+
+/** A field's first repetition as text: its components and sub-components joined again (OBX-5). */
+function firstRepetitionText(obx: RawSegment, field: number, delimiters: Delimiters): string {
+  // A plain value (no delimiter in it) is the text itself: no split, no joins.
+  return (
+    obx.plainValue(field) ??
+    (obx.field(field)?.[0] ?? []).map((component) => component.join(delimiters.subComponent)).join(delimiters.component)
+  );
+}
+
+const noFlags: readonly string[] = Object.freeze([]);
+
+/** OBX-8, every repetition that is not empty; most rows have none. */
+function abnormalFlagsOf(obx: RawSegment): readonly string[] {
+  if (obx.plainValue(8)?.trim() === '') return noFlags;
+  return (obx.field(8) ?? []).map((_, repetition) => trimmed(obx, 8, 1, 1, repetition)).filter((flag) => flag !== '');
+}
+
 function observationRow(obx: RawSegment, delimiters: Delimiters): ObservationRow {
-  const value = (obx.fields[5]?.[0] ?? []).map((component) => component.join(delimiters.subComponent)).join(delimiters.component);
+  const value = firstRepetitionText(obx, 5, delimiters);
   return {
     sequence: obx.sequence,
     valueType: trimmed(obx, 2),
@@ -350,7 +400,7 @@ function observationRow(obx: RawSegment, delimiters: Delimiters): ObservationRow
     value: value.trim(),
     units: codedElement(obx, 6),
     referenceRange: trimmed(obx, 7),
-    abnormalFlags: (obx.fields[8] ?? []).map((_, repetition) => trimmed(obx, 8, 1, 1, repetition)).filter((flag) => flag !== ''),
+    abnormalFlags: abnormalFlagsOf(obx),
     status: trimmed(obx, 11),
     observationTime: parseDateTime(trimmed(obx, 14), obx, 14),
     method: trimmed(obx, 17),
@@ -413,6 +463,13 @@ function checkHeader(msh: RawSegment): { controlId: string; version: SupportedVe
 }
 
 const segmentIdPattern = /^[A-Z][A-Z0-9]{2}$/;
+const isCapital = (code: number): boolean => code >= 0x41 && code <= 0x5a;
+const isDigit = (code: number): boolean => code >= 0x30 && code <= 0x39;
+/** segmentIdPattern on a line's first three characters, without a substring per line. */
+const isSegmentId = (line: string): boolean =>
+  isCapital(line.charCodeAt(0)) &&
+  (isCapital(line.charCodeAt(1)) || isDigit(line.charCodeAt(1))) &&
+  (isCapital(line.charCodeAt(2)) || isDigit(line.charCodeAt(2)));
 
 export function parsePcd01(frame: Buffer): Pcd01Message {
   const { text, delimiters, charset, headerLength } = decodeFrame(frame);
@@ -421,7 +478,7 @@ export function parsePcd01(frame: Buffer): Pcd01Message {
   for (const line of masked.text.split('\r')) {
     if (line.trim() === '') continue;
     const idEnd = line.indexOf(delimiters.field);
-    if (!segmentIdPattern.test(idEnd < 0 ? line : line.slice(0, idEnd))) {
+    if (!(idEnd === 3 ? isSegmentId(line) : segmentIdPattern.test(idEnd < 0 ? line : line.slice(0, idEnd)))) {
       throw new GatewayError('hl7_unparseable', `Segment ${lines.length + 1} does not start with a segment ID (three capitals or digits).`);
     }
     lines.push(line);

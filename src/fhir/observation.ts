@@ -143,40 +143,51 @@ function subjectKey(subject: ReadingSubject): string {
 function quantity(decimal: string, unit: UcumUnit): UcumQuantity {
   const value = parseDecimal(decimal);
   if (value === undefined) throw new GatewayError('invalid_numeric_value', 'A reading value is not a decimal number.');
-  return { value, ...unit };
+  return { value, unit: unit.unit, system: unit.system, code: unit.code };
 }
 
-/** The value, reference range and interpretation elements shared by Observations and panel components. */
-function measuredElements(reading: Reading, terminology: TerminologyLookups) {
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type ObservationComponent = NonNullable<Observation['component']>[number];
+/** What measuredElements adds to an Observation or a panel component. */
+type Measured = Mutable<Pick<Observation, 'valueQuantity' | 'dataAbsentReason' | 'interpretation' | 'referenceRange'>>;
+type ReferenceRangeElement = Mutable<NonNullable<Observation['referenceRange']>[number]>;
+
+/**
+ * Adds the value, interpretation and reference range elements shared by Observations and panel
+ * components to `target`, in this order. Member by member rather than spreads of temporary objects:
+ * the same members in the same order give every Observation the same shape, and this runs per
+ * Observation. The unit, then the range's limits, then the value are worked out in that order, so
+ * the first error raised stays the same.
+ */
+function addMeasuredElements(target: Measured, reading: Reading, terminology: TerminologyLookups): void {
   const value: ReadingValue = reading.value;
   const range = reading.referenceRange;
   const needsUnit = 'decimal' in value || range?.low !== undefined || range?.high !== undefined;
   const unit = needsUnit ? resolveUnit(reading.unit, terminology) : undefined;
-  const referenceRange =
-    range === undefined
-      ? undefined
-      : range.text !== undefined
-        ? { text: range.text }
-        : {
-            ...(range.low !== undefined && unit !== undefined ? { low: quantity(range.low, unit) } : {}),
-            ...(range.high !== undefined && unit !== undefined ? { high: quantity(range.high, unit) } : {}),
-          };
-  return {
-    ...('decimal' in value && unit !== undefined
-      ? { valueQuantity: quantity(value.decimal, unit) }
-      : { dataAbsentReason: dataAbsentReason('absent' in value ? value.absent : 'unknown') }),
-    ...(reading.interpretation !== undefined && reading.interpretation.length > 0
-      ? { interpretation: reading.interpretation.map(interpretation) }
-      : {}),
-    ...(referenceRange !== undefined ? { referenceRange: [referenceRange] } : {}),
-  };
+  let referenceRange: ReferenceRangeElement | undefined;
+  if (range !== undefined) {
+    if (range.text !== undefined) {
+      referenceRange = { text: range.text };
+    } else {
+      referenceRange = {};
+      if (range.low !== undefined && unit !== undefined) referenceRange.low = quantity(range.low, unit);
+      if (range.high !== undefined && unit !== undefined) referenceRange.high = quantity(range.high, unit);
+    }
+  }
+  if ('decimal' in value && unit !== undefined) target.valueQuantity = quantity(value.decimal, unit);
+  else target.dataAbsentReason = dataAbsentReason('absent' in value ? value.absent : 'unknown');
+  if (reading.interpretation !== undefined && reading.interpretation.length > 0) target.interpretation = reading.interpretation.map(interpretation);
+  if (referenceRange !== undefined) target.referenceRange = [referenceRange];
 }
 
-function commonElements(reading: Reading, vitalSign: boolean) {
-  return {
-    status: reading.status,
-    ...(vitalSign && reading.subject.kind === 'patient' ? { category: [vitalSignsCategory] } : {}),
-  };
+/** resourceType, id, meta, identifier, status and category: how every Observation starts. */
+function observationHead(id: string, unmapped: boolean, status: Reading['status'], category: boolean): Mutable<Partial<Observation>> {
+  const observation: Mutable<Partial<Observation>> = { resourceType: 'Observation', id };
+  if (unmapped) observation.meta = { tag: [unmappedCodeTag] };
+  observation.identifier = [uuidIdentifier(id)];
+  observation.status = status;
+  if (category) observation.category = [vitalSignsCategory];
+  return observation;
 }
 
 function singleObservation(reading: Reading, coded: CodedMetric, terminology: TerminologyLookups): Observation {
@@ -186,18 +197,13 @@ function singleObservation(reading: Reading, coded: CodedMetric, terminology: Te
     containment: reading.containment,
     time: reading.time,
   });
-  return {
-    resourceType: 'Observation',
-    id,
-    ...(coded.unmapped !== undefined ? { meta: { tag: [unmappedCodeTag] } } : {}),
-    identifier: [uuidIdentifier(id)],
-    ...commonElements(reading, coded.vitalSign),
-    code: coded.concept,
-    subject: subjectReference(reading.subject),
-    effectiveDateTime: reading.time,
-    ...measuredElements(reading, terminology),
-    device: { reference: `Device/${reading.source.deviceId}` },
-  };
+  const observation = observationHead(id, coded.unmapped !== undefined, reading.status, coded.vitalSign && reading.subject.kind === 'patient');
+  observation.code = coded.concept;
+  observation.subject = subjectReference(reading.subject);
+  observation.effectiveDateTime = reading.time;
+  addMeasuredElements(observation, reading, terminology);
+  observation.device = { reference: `Device/${reading.source.deviceId}` };
+  return observation as Observation;
 }
 
 /** The containment path of the channel (or VMD) that holds a metric: "1.1.1.5" -> "1.1.1". */
@@ -236,18 +242,17 @@ function panelObservation(panel: PanelTerm, members: readonly PanelMember[], ter
     (a, b) => panel.componentCodes.indexOf(a.coded.mdcCode) - panel.componentCodes.indexOf(b.coded.mdcCode),
   );
   const anyUnmapped = members.some((member) => member.coded.unmapped !== undefined);
-  return {
-    resourceType: 'Observation',
-    id,
-    ...(anyUnmapped ? { meta: { tag: [unmappedCodeTag] } } : {}),
-    identifier: [uuidIdentifier(id)],
-    ...commonElements(first, panel.vitalSign),
-    code: { coding: [mdcCoding(panel.mdcCode, panel.refId), ...loincCodings(panel, terminology)] },
-    subject: subjectReference(first.subject),
-    effectiveDateTime: first.time,
-    device: { reference: `Device/${first.source.deviceId}` },
-    component: ordered.map(({ reading, coded }) => ({ code: coded.concept, ...measuredElements(reading, terminology) })),
-  };
+  const observation = observationHead(id, anyUnmapped, first.status, panel.vitalSign && first.subject.kind === 'patient');
+  observation.code = { coding: [mdcCoding(panel.mdcCode, panel.refId), ...loincCodings(panel, terminology)] };
+  observation.subject = subjectReference(first.subject);
+  observation.effectiveDateTime = first.time;
+  observation.device = { reference: `Device/${first.source.deviceId}` };
+  observation.component = ordered.map(({ reading, coded }) => {
+    const component: Mutable<Partial<ObservationComponent>> = { code: coded.concept };
+    addMeasuredElements(component, reading, terminology);
+    return component as ObservationComponent;
+  });
+  return observation as Observation;
 }
 
 export function buildObservations(readings: readonly Reading[], options: ObservationOptions): BuiltObservations {

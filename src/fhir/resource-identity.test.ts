@@ -4,11 +4,35 @@ import { describe, expect, it } from 'vitest';
 import { fhirId } from '../../schemas/fhir.ts';
 import { parseDecimal } from './decimal.ts';
 import { deviceIdentifier, deviceKey, normalizeEui64 } from './device-identity.ts';
-import { deviceResourceId, nameBasedUuid, observationResourceId } from './resource-identity.ts';
+import { deviceResourceId, jsonString, nameBasedUuid, observationResourceId } from './resource-identity.ts';
 
 describe('nameBasedUuid', () => {
   it('matches the RFC 9562 version-5 test vector (Appendix A.4)', () => {
     expect(nameBasedUuid('www.example.com', '6ba7b810-9dad-11d1-80b4-00c04fd430c8')).toBe('2ed6657d-e927-568b-95e1-2665a8aea6a2');
+  });
+});
+
+describe('jsonString', () => {
+  // Observation ids hash the JSON of their parts, written without JSON.stringify: the bytes must be the same.
+  it('writes any string exactly as JSON.stringify does', () => {
+    for (const text of ['', 'plain', 'a"b', 'a\\b', '\n', '\u0000', '\u001f', '\u007f', '\u2028', 'é°ü', '\ud83d\ude00', '\ud800', 'x\udfff', '\udfff\ud800']) {
+      expect(jsonString(text)).toBe(JSON.stringify(text));
+    }
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: fc.constantFrom('a', '"', '\\', '\u0001', '\ud800', '\udc00', '\u00e9') }), (any, tricky) => {
+        expect(jsonString(any)).toBe(JSON.stringify(any));
+        expect(jsonString(tricky)).toBe(JSON.stringify(tricky));
+      }),
+      { numRuns: 2000, seed: 20261121 },
+    );
+  });
+
+  it('gives Observation ids hashed from the JSON array of their parts, as before', () => {
+    const parts = { deviceKey: 'name:a"b\\c', metricKey: 'local:["99X","\u0001"]', containment: undefined, time: '2024-05-01T12:30:00+02:00' };
+    expect(observationResourceId(parts)).toBe(nameBasedUuid(JSON.stringify(['Observation', parts.deviceKey, parts.metricKey, '', parts.time])));
+    expect(observationResourceId({ ...parts, containment: '1.1.1.1' })).toBe(
+      nameBasedUuid(JSON.stringify(['Observation', parts.deviceKey, parts.metricKey, '1.1.1.1', parts.time])),
+    );
   });
 });
 

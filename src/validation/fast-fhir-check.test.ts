@@ -187,3 +187,27 @@ describe('fast FHIR check (src/validation/fast-fhir-check.ts)', () => {
     expect(() => validateResource(blankUnit as never)).toThrow(/valueQuantity\.unit: blank string/);
   });
 });
+
+describe('fast-fhir-check memo of the last matching time and reference', () => {
+  // Observations of one message share a time and a device reference, tested once; the memo must
+  // never let a different, invalid string through after a valid one.
+  const valid = structuredClone(observations[0]!) as Record<string, unknown> & { device: { reference: string } };
+
+  it('still refuses an invalid effectiveDateTime or reference right after a valid one', () => {
+    expect(isValidObservation(valid)).toBe(true);
+    expect(isValidObservation(valid)).toBe(true);
+    for (const effectiveDateTime of [`${valid.effectiveDateTime as string} `, '2024-05-01T12:30:00', '2024-13-01T12:30:00Z', 20240501, undefined]) {
+      expect(isValidObservation({ ...valid, effectiveDateTime })).toBe(false);
+      expect(isValidObservation(valid)).toBe(true);
+    }
+    for (const reference of [`${valid.device.reference}/x`, 'Device/', 'Patient/a b', 42]) {
+      expect(isValidObservation({ ...valid, device: { reference } })).toBe(false);
+      expect(isValidObservation(valid)).toBe(true);
+    }
+    expect(isValidObservation({ ...valid, effectiveDateTime: new String(valid.effectiveDateTime) })).toBe(false);
+    // Patient references are checked each time (not remembered), and still pass.
+    expect(isValidObservation({ ...valid, subject: { reference: 'Patient/abc' } })).toBe(true);
+    expect(isValidObservation({ ...valid, subject: { reference: 'Patient/abc' } })).toBe(true);
+    expect(isValidObservation({ ...valid, subject: { reference: 'Patient/a bc' } })).toBe(false);
+  });
+});

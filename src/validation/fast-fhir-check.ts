@@ -102,12 +102,32 @@ const isIdentifier = (value: unknown): boolean =>
   isOptionalCodeableConcept(value.type) &&
   onlyMembers(value, identifierMembers);
 
+/**
+ * The last string that matched, per pattern: the Observations of a message share one time and one
+ * device reference, so each is tested once per message rather than per Observation. Safe because a
+ * string cannot change and these patterns keep no state (no g or y flag): an equal string matches too.
+ */
+function lastMatchMemo(pattern: RegExp, remember: (text: string) => boolean = () => true): (value: unknown) => boolean {
+  if (pattern.global || pattern.sticky) throw new Error(`${pattern} keeps state between tests`);
+  let lastMatch: string | undefined;
+  return (value) => {
+    if (typeof value !== 'string') return false;
+    if (value === lastMatch) return true;
+    if (!pattern.test(value)) return false;
+    if (remember(value)) lastMatch = value;
+    return true;
+  };
+}
+const isFhirDateTime = lastMatchMemo(fhirDateTimePattern);
+// Device references only: a Patient/<id> reference names a patient, and none is kept beyond its message.
+const isReferenceText = lastMatchMemo(referencePattern, (text) => text.startsWith('Device/'));
+
 const referenceMembers = new Set(['reference', 'type', 'identifier', 'display']);
 const referenceTypes: ReadonlySet<unknown> = new Set(['Device', 'Patient', 'Location']);
 /** Includes the refinement: a reference, an identifier or a display. */
 const isReference = (value: unknown): boolean =>
   isObject(value) &&
-  (value.reference === undefined || (typeof value.reference === 'string' && referencePattern.test(value.reference))) &&
+  (value.reference === undefined || isReferenceText(value.reference)) &&
   (value.type === undefined || referenceTypes.has(value.type)) &&
   (value.identifier === undefined || isIdentifier(value.identifier)) &&
   isOptionalFhirString(value.display) &&
@@ -165,8 +185,7 @@ export function isValidObservation(value: unknown): boolean {
       optionalArrayOf(value.category, isCodeableConcept) &&
       isCodeableConcept(value.code) &&
       isOptionalReference(value.subject) &&
-      typeof value.effectiveDateTime === 'string' &&
-      fhirDateTimePattern.test(value.effectiveDateTime) &&
+      isFhirDateTime(value.effectiveDateTime) &&
       isOptionalUcumQuantity(value.valueQuantity) &&
       isOptionalCodeableConcept(value.dataAbsentReason) &&
       optionalArrayOf(value.interpretation, isCodeableConcept) &&
