@@ -1,3 +1,4 @@
+export declare const gatewayNodeFlags: readonly string[];
 export declare const sourceRoots: readonly string[];
 export declare const buildInfoFile: string;
 export declare function compiledEntry(root: string): string | undefined;

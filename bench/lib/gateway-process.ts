@@ -8,7 +8,7 @@ import { openSync, closeSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { compiledEntry } from '../../bin/launcher.js';
+import { compiledEntry, gatewayNodeFlags } from '../../bin/launcher.js';
 import { build } from '../../scripts/build.ts';
 import { freePort } from '../../src/transports/free-port.ts';
 
@@ -69,7 +69,8 @@ export async function startGatewayProcess(options: {
   const logFd = openSync(logFile, 'w');
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, [...(options.nodeArgs ?? []), 'bin/vitalbridge.js', 'start', '--config', resolve(configFile)], {
+    // Started as the image starts it (its node flags), plus any the caller adds.
+    child = spawn(process.execPath, [...gatewayNodeFlags, ...(options.nodeArgs ?? []), 'bin/vitalbridge.js', 'start', '--config', resolve(configFile)], {
       cwd: options.root ?? process.cwd(),
       env: {
         ...process.env,

@@ -4,11 +4,11 @@
  * of dist/. And bin/launcher.js never runs a build older than the sources.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildInfoFile, compiledEntry, sourceRoots } from '../../bin/launcher.js';
+import { buildInfoFile, compiledEntry, gatewayNodeFlags, sourceRoots } from '../../bin/launcher.js';
 import { build } from '../../scripts/build.ts';
 import { readAcknowledgement } from '../../src/hl7/read-ack.ts';
 import { MllpClient } from '../../src/transports/mllp/client.ts';
@@ -31,8 +31,8 @@ describe('the compiled gateway (npm run build)', () => {
     rmSync(outDir, { recursive: true, force: true });
   }, 60_000);
 
-  it('takes a PCD-01 message over MLLP, publishes its Observations with their LOINC codes, and serves the dashboard page (GET /)', async () => {
-    gateway = await createChildGateway({ brokers: kafkaBrokers(), name: 'compiled', entry: join(outDir, 'src', 'cli', 'main.js') });
+  it('takes a PCD-01 message over MLLP, publishes its Observations with their LOINC codes, and serves the dashboard page (GET /), run with the node flags of the image', async () => {
+    gateway = await createChildGateway({ brokers: kafkaBrokers(), name: 'compiled', entry: join(outDir, 'src', 'cli', 'main.js'), nodeFlags: gatewayNodeFlags });
     await gateway.start();
     const client = new MllpClient();
     try {
@@ -50,6 +50,14 @@ describe('the compiled gateway (npm run build)', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<html');
   }, 120_000);
+});
+
+describe('gatewayNodeFlags (bin/launcher.js): the node flags of the image', () => {
+  it('are the flags the Dockerfile ENTRYPOINT gives node, so the bench measures the gateway as the image runs it', () => {
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'))?.[1];
+    expect(entrypoint, 'the Dockerfile has an exec-form ENTRYPOINT').toBeDefined();
+    expect(JSON.parse(entrypoint ?? '[]')).toEqual(['node', ...gatewayNodeFlags, 'bin/vitalbridge.js']);
+  });
 });
 
 describe('bin/launcher.js: which code bin/vitalbridge.js runs', () => {

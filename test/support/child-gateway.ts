@@ -44,6 +44,8 @@ export interface ChildGatewayOptions {
   readonly readyTimeoutMs?: number;
   /** The CLI script to run; default bin/vitalbridge.js (e.g. a compiled build's src/cli/main.js). */
   readonly entry?: string;
+  /** Flags for node itself, before the script (e.g. the image's gatewayNodeFlags). */
+  readonly nodeFlags?: readonly string[];
 }
 
 export interface Lifetime {
@@ -187,7 +189,7 @@ export async function createChildGateway(options: ChildGatewayOptions): Promise<
       HTTP_PORT: String(httpPort),
       LOG_LEVEL: options.logLevel ?? 'info',
     };
-    const gatewayArgs = [options.entry ?? bin, 'start', '--config', configFile];
+    const gatewayArgs = [...(options.nodeFlags ?? []), options.entry ?? bin, 'start', '--config', configFile];
     const logFd = openSync(logFile, 'a');
     try {
       if (options.tmpfs === undefined) {
