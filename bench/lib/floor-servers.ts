@@ -9,12 +9,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { adapters, findAdapter } from '../../adapters/index.ts';
-import { resolveConfig } from '../../src/config/load-config.ts';
-import { buildResourceRecords } from '../../src/pipeline/records.ts';
 import { freePort } from '../../src/transports/free-port.ts';
 import { openConnections, openLoop, percentiles } from './mllp-load.ts';
-import { benchPcd01Message, euiFor, hl7Time } from './pcd-message.ts';
+import { pipelineRecordsOf } from './pipeline-of.ts';
 import { cpuWindow, rssSampler } from './proc-stats.ts';
 
 export type FloorMode = 'ack' | 'kafka';
@@ -29,16 +26,8 @@ const RECORDS_FILE = 'reports/bench-work/floor-records.json';
 
 /** The record values the gateway's pipeline makes of the bench messages (per message: 1 Device + 7 Observations). */
 async function writeBenchRecords(): Promise<string> {
-  const adapter = findAdapter('hl7v2-pcd');
-  if (adapter === undefined) throw new Error('hl7v2-pcd adapter missing');
-  const resolved = resolveConfig({ kafka: { brokers: ['127.0.0.1:9'] } }, {}, { adapters: [...adapters] });
-  if (!resolved.ok) throw new Error(`config: ${JSON.stringify(resolved.problems)}`);
-  const base = Date.UTC(2024, 4, 1, 0, 0, 0);
-  const messages = Array.from({ length: 256 }, (_, n) => {
-    const frame = Buffer.from(benchPcd01Message({ controlId: `P-${n}`, time: hl7Time(base + n * 1000), eui64: euiFor(n % 16), patientId: `MRN${n % 16}`, seq: n }), 'latin1');
-    const normalized = adapter.normalize(adapter.parse(frame), { config: resolved.adapterConfig, receivedAt: new Date() });
-    return buildResourceRecords(normalized, { topics: resolved.config.kafka.topics, adapter: adapter.name, traceId: randomUUID() }).map((record) => record.value);
-  });
+  const recordsOf = await pipelineRecordsOf(process.cwd());
+  const messages = Array.from({ length: 256 }, (_, n) => recordsOf(n).map((record) => record.value));
   await mkdir(dirname(RECORDS_FILE), { recursive: true });
   await writeFile(RECORDS_FILE, JSON.stringify(messages));
   return RECORDS_FILE;

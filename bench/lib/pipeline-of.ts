@@ -1,9 +1,11 @@
 /**
  * One source tree's pure pipeline (parse + normalize + validate + JSON records) over the bench's 256
  * PCD-01 messages, loaded from `root` so two trees can run side by side (pipeline-ab.ts) or this tree
- * alone (profile-pipeline.ts). The returned function runs message n and returns its Observations.
+ * alone (profile-pipeline.ts). pipelineOf's function runs message n and returns its Observations;
+ * pipelineRecordsOf's returns the records themselves (the floor server sends them: floor-servers.ts).
  */
 import { resolve } from 'node:path';
+import type { OutboundRecord } from '../../src/publishing/publisher.ts';
 
 type AdaptersModule = typeof import('../../adapters/index.ts');
 type ConfigModule = typeof import('../../src/config/load-config.ts');
@@ -13,6 +15,20 @@ type MessageModule = typeof import('./pcd-message.ts');
 
 /** One tree's parse + normalize + validate + records, as profile-pipeline.ts runs it; returns the Observations made. */
 export async function pipelineOf(root: string): Promise<(n: number) => number> {
+  const { run, observationTopic } = await loadPipeline(root);
+  return (n) => {
+    let observations = 0;
+    for (const record of run(n)) if (record.topic === observationTopic) observations += 1;
+    return observations;
+  };
+}
+
+/** One tree's records of bench message n (1 Device + 7 Observations), made as pipelineOf makes them. */
+export async function pipelineRecordsOf(root: string): Promise<(n: number) => readonly OutboundRecord[]> {
+  return (await loadPipeline(root)).run;
+}
+
+async function loadPipeline(root: string): Promise<{ run: (n: number) => readonly OutboundRecord[]; observationTopic: string }> {
   const { adapters, findAdapter } = (await import(resolve(root, 'adapters/index.ts'))) as AdaptersModule;
   const { resolveConfig } = (await import(resolve(root, 'src/config/load-config.ts'))) as ConfigModule;
   const { buildResourceRecords } = (await import(resolve(root, 'src/pipeline/records.ts'))) as RecordsModule;
@@ -29,12 +45,10 @@ export async function pipelineOf(root: string): Promise<(n: number) => number> {
     Buffer.from(benchPcd01Message({ controlId: `P-${n}`, time: hl7Time(base + n * 1000), eui64: euiFor(n % 16), patientId: `MRN${n % 16}`, seq: n }), 'latin1'),
   );
   const receivedAt = new Date();
-  return (n) => {
+  const run = (n: number) => {
     const normalized = adapter.normalize(adapter.parse(buffers[n % buffers.length]!), { config: adapterConfig, receivedAt });
     for (const item of normalized.resources) validateResource(item.resource);
-    const records = buildResourceRecords(normalized, { topics, adapter: adapter.name, traceId: '00000000-0000-4000-8000-000000000000' });
-    let observations = 0;
-    for (const record of records) if (record.topic === topics.observation) observations += 1;
-    return observations;
+    return buildResourceRecords(normalized, { topics, adapter: adapter.name, traceId: '00000000-0000-4000-8000-000000000000' });
   };
+  return { run, observationTopic: topics.observation };
 }
