@@ -13,6 +13,7 @@ import { MllpClient } from '../../src/transports/mllp/client.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
 import { createTopicWithMaxMessageBytes, kafkaBrokers, readAll } from '../support/kafka.ts';
 import { pcd01Message } from '../support/messages.ts';
+import { gatewayTopicNames } from '../support/topics.ts';
 
 // A normal message's Observations are about 4,400 bytes as one batch; each of these is over 7,000.
 const maxMessageBytes = 6_000;
@@ -27,12 +28,7 @@ interface DeadLetterValue {
 describe.each(['platformatic', 'kafkajs'] as const)('delivery.ack: kafka, kafka.client %s, a message whose records Kafka refuses for good (MESSAGE_TOO_LARGE)', (kafkaClient) => {
   let gw: TestGateway;
   const suffix = randomUUID().slice(0, 8);
-  const topics = {
-    observation: `mllp-refused.${suffix}.fhir.observation`,
-    device: `mllp-refused.${suffix}.fhir.device`,
-    deadLetter: `mllp-refused.${suffix}.gateway.deadletter`,
-    events: `mllp-refused.${suffix}.gateway.events`,
-  };
+  const topics = gatewayTopicNames(`mllp-refused.${suffix}`);
 
   beforeAll(async () => {
     await createTopicWithMaxMessageBytes(kafkaBrokers(), topics.observation, maxMessageBytes);
@@ -99,12 +95,7 @@ describe.each(['platformatic', 'kafkajs'] as const)('delivery.ack: kafka, kafka.
 describe('delivery.ack: kafka, a refused message whose dead letter Kafka refuses too', () => {
   let gw: TestGateway;
   const suffix = randomUUID().slice(0, 8);
-  const topics = {
-    observation: `mllp-refused-dl.${suffix}.fhir.observation`,
-    device: `mllp-refused-dl.${suffix}.fhir.device`,
-    deadLetter: `mllp-refused-dl.${suffix}.gateway.deadletter`,
-    events: `mllp-refused-dl.${suffix}.gateway.events`,
-  };
+  const topics = gatewayTopicNames(`mllp-refused-dl.${suffix}`);
 
   beforeAll(async () => {
     await createTopicWithMaxMessageBytes(kafkaBrokers(), topics.observation, maxMessageBytes);

@@ -16,6 +16,7 @@ import { waitFor } from '../support/delivery-check.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
 import { createTopicWithMaxMessageBytes, kafkaBrokers, readAll, type KafkaRecord } from '../support/kafka.ts';
 import { testLineAdapter } from '../support/test-line-adapter.ts';
+import { gatewayTopicNames } from '../support/topics.ts';
 
 const deviceId = 'bed-refused-line';
 const patientIdentifier = 'MRN-SERIAL-REFUSED-4711';
@@ -33,12 +34,7 @@ type TopicName = 'observation' | 'device' | 'deadLetter' | 'events';
 /** A gateway with one test-line device on a tcp-server transport, the given topics limited to 400 bytes, and the device connected. */
 async function startRefusingGateway(smallTopics: readonly TopicName[]): Promise<{ gw: TestGateway; device: Socket; topics: Record<TopicName, string> }> {
   const suffix = randomUUID().slice(0, 8);
-  const topics = {
-    observation: `serial-refused.${suffix}.fhir.observation`,
-    device: `serial-refused.${suffix}.fhir.device`,
-    deadLetter: `serial-refused.${suffix}.gateway.deadletter`,
-    events: `serial-refused.${suffix}.gateway.events`,
-  };
+  const topics = gatewayTopicNames(`serial-refused.${suffix}`);
   for (const name of smallTopics) await createTopicWithMaxMessageBytes(kafkaBrokers(), topics[name], 400);
   const devicePort = await freePort();
   const gw = await startTestGateway({

@@ -16,17 +16,13 @@ import { waitFor } from '../support/delivery-check.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
 import { createTopicWithMaxMessageBytes, kafkaBrokers, readAll } from '../support/kafka.ts';
 import { pcd01Message } from '../support/messages.ts';
+import { gatewayTopicNames } from '../support/topics.ts';
 
 const longPatientId = `P${'7'.repeat(3_500)}`;
 
 async function startGatewayWithSmallObservationTopic(client: 'platformatic' | 'kafkajs'): Promise<{ gw: TestGateway; spoolDir: string; topics: Record<'observation' | 'device' | 'deadLetter' | 'events', string> }> {
   const suffix = randomUUID().slice(0, 8);
-  const topics = {
-    observation: `refused.${suffix}.fhir.observation`,
-    device: `refused.${suffix}.fhir.device`,
-    deadLetter: `refused.${suffix}.gateway.deadletter`,
-    events: `refused.${suffix}.gateway.events`,
-  };
+  const topics = gatewayTopicNames(`refused.${suffix}`);
   await createTopicWithMaxMessageBytes(kafkaBrokers(), topics.observation, 3000);
   const spoolDir = await mkdtemp(join(tmpdir(), 'vitalbridge-spool-refused-'));
   const gw = await startTestGateway({

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { devicesSchema } from '../../src/http/routes.ts';
 import { freePort } from '../../src/transports/free-port.ts';
+import { gatewayTopicNames } from './topics.ts';
 
 const bin = new URL('../../bin/vitalbridge.js', import.meta.url).pathname;
 const repoRoot = new URL('../../', import.meta.url).pathname;
@@ -152,12 +153,7 @@ export function assertMountNamespaceAvailable(): void {
 
 export async function createChildGateway(options: ChildGatewayOptions): Promise<ChildGateway> {
   const suffix = `${options.name}.${randomUUID().slice(0, 8)}`;
-  const topics: ChildGatewayTopics = {
-    observation: `faults.${suffix}.fhir.observation`,
-    device: `faults.${suffix}.fhir.device`,
-    deadLetter: `faults.${suffix}.gateway.deadletter`,
-    events: `faults.${suffix}.gateway.events`,
-  };
+  const topics: ChildGatewayTopics = gatewayTopicNames(`faults.${suffix}`);
   const dir = await mkdtemp(join(tmpdir(), `vb-child-${options.name}-`));
   const mllpPort = await freePort();
   let httpPort = await freePort();

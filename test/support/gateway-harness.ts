@@ -11,6 +11,7 @@ import { startGateway, type GatewayHandle } from '../../src/gateway.ts';
 import { createLogger, type LogLevel } from '../../src/observability/log.ts';
 import { createConfiguredPublisher } from '../../src/publishing/create-publisher.ts';
 import type { GatewayConfig } from '../../schemas/config.ts';
+import { gatewayTopicNames } from './topics.ts';
 
 export interface TestGateway {
   readonly gateway: GatewayHandle;
@@ -39,12 +40,7 @@ export async function startTestGateway(options: {
     kafka: {
       brokers: [...options.brokers],
       topicPartitions: 1,
-      topics: {
-        observation: `test.${suffix}.fhir.observation`,
-        device: `test.${suffix}.fhir.device`,
-        deadLetter: `test.${suffix}.gateway.deadletter`,
-        events: `test.${suffix}.gateway.events`,
-      },
+      topics: gatewayTopicNames(`test.${suffix}`),
       ...(options.config?.kafka as object | undefined),
     },
   };
