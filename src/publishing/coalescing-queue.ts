@@ -12,6 +12,7 @@
  * refused records do not fail the callers coalesced with it.
  */
 import { GatewayError } from '../errors/catalogue.ts';
+import { publishErrorOf } from './kafka-client-config.ts';
 import type { OutboundRecord } from './publisher.ts';
 import { finishWithin } from '../transports/stream/index.ts';
 
@@ -112,7 +113,7 @@ export function createCoalescingQueue(options: CoalescingQueueOptions): Coalesci
       options.onOutcome(false);
       for (const call of batch) settle(call);
     } catch (error) {
-      const failure = asPublishFailure(error);
+      const failure = publishErrorOf(error);
       if (failure.code === 'publish_refused' && batch.length > 1) {
         // Kafka refuses a whole batch for one record it will never take (too large, invalid): each
         // call alone, in order, so only the caller whose records they are hears publish_refused.
@@ -167,10 +168,4 @@ export function createCoalescingQueue(options: CoalescingQueueOptions): Coalesci
       }
     },
   };
-}
-
-function asPublishFailure(error: unknown): GatewayError {
-  return error instanceof GatewayError
-    ? error
-    : new GatewayError('publish_failed', error instanceof Error ? `${error.name}: ${error.message}` : undefined, { cause: error });
 }

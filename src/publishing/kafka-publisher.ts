@@ -6,7 +6,7 @@
 import { Kafka, type Producer, type Admin, type ITopicConfig, type IHeaders } from 'kafkajs';
 import { createCoalescingQueue } from './coalescing-queue.ts';
 import type { KafkaPublisherOptions, Publisher } from './publisher.ts';
-import { kafkaClientConfig, publishErrorOf } from './kafka-client-config.ts';
+import { kafkaClientConfig } from './kafka-client-config.ts';
 import { createRenewingProducer } from './producer-renewal.ts';
 
 export type { KafkaPublisherOptions } from './publisher.ts';
@@ -76,19 +76,16 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
         // kafkajs only reads the headers; records of one message share one headers object.
         list.push({ key: record.key, value: record.value, headers: record.headers as IHeaders });
       }
-      try {
-        await producer.send(records.length, (current) =>
-          current
-            .sendBatch({
-              acks: -1,
-              timeout: timeoutMs,
-              topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-            })
-            .then(() => undefined),
-        );
-      } catch (error) {
-        throw publishErrorOf(error);
-      }
+      // A failure is classified (publish_refused or publish_failed) by the queue.
+      await producer.send(records.length, (current) =>
+        current
+          .sendBatch({
+            acks: -1,
+            timeout: timeoutMs,
+            topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+          })
+          .then(() => undefined),
+      );
     },
   });
 

@@ -10,7 +10,7 @@
 import { Admin, compatibilityPartitioner, Connection, instancesChannel, ProduceAcks, Producer, type MessageToProduce } from '@platformatic/kafka';
 import { z } from 'zod';
 import { createCoalescingQueue } from './coalescing-queue.ts';
-import { classifyKafkaConnectError, describeKafkaError, platformaticClientOptions, publishErrorOf } from './kafka-client-config.ts';
+import { classifyKafkaConnectError, describeKafkaError, platformaticClientOptions } from './kafka-client-config.ts';
 import { createRenewingProducer } from './producer-renewal.ts';
 import type { KafkaPublisherOptions, OutboundRecord, Publisher } from './publisher.ts';
 
@@ -173,13 +173,10 @@ export function createPlatformaticPublisher(options: PlatformaticPublisherOption
     onOutcome: (failed) => (lastPublishFailed = failed),
     async send(records) {
       const messages = toMessages(records);
-      try {
-        await producer.send(records.length, async (current) => {
-          await current.send({ messages });
-        });
-      } catch (error) {
-        throw publishErrorOf(error);
-      }
+      // A failure is classified (publish_refused or publish_failed) by the queue.
+      await producer.send(records.length, async (current) => {
+        await current.send({ messages });
+      });
     },
   });
 
