@@ -350,13 +350,8 @@ const recentDateTimes = recentValues<Hl7DateTime>();
  */
 export function parseDateTime(text: string, segment: RawSegment, field: number): Hl7DateTime | undefined {
   if (text === '') return undefined;
-  // A message repeats one time in OBR-7 and every OBX-14: the last one first, then the map (which hashes the text).
-  if (text === lastDateTime.text) return lastDateTime.parsed;
   const known = recentDateTimes.get(text);
-  if (known !== undefined) {
-    lastDateTime = { text, parsed: known };
-    return known;
-  }
+  if (known !== undefined) return known;
   const parsed = readDateTime(text);
   if (parsed === undefined) {
     const location = at(segment, field);
@@ -366,12 +361,8 @@ export function parseDateTime(text: string, segment: RawSegment, field: number):
       { location },
     );
   }
-  lastDateTime = { text, parsed };
   return recentDateTimes.remember(text, parsed);
 }
-
-/** The last DTM text parsed and its parts (valid ones only, like recentDateTimes). */
-let lastDateTime: { readonly text: string; readonly parsed: Hl7DateTime | undefined } = { text: '', parsed: undefined };
 
 /** A field's first repetition as text: its components and sub-components joined again (OBX-5). */
 function firstRepetitionText(obx: RawSegment, field: number, delimiters: Delimiters): string {
