@@ -182,6 +182,15 @@ export const mllpSchema = z
       .default(1000)
       .describe('Concurrent MLLP connections accepted; one more is closed at once and logged as `mllp_connection_limit`.'),
       tls: mllpTlsSchema,
+    workerThreads: z
+      .number()
+      .int()
+      .min(0)
+      .max(16)
+      .default(1)
+      .describe(
+        'Worker threads that parse, normalize and validate MLLP messages, so the main thread only frames, acknowledges and publishes; 0 runs the pipeline on the main thread. One is enough on two cores; more only help with more cores.',
+      ),
     application: z.string().min(1).default('VITALBRIDGE').describe('MSH-3 of the ACKs the gateway sends.'),
     facility: z.string().default('').describe('MSH-4 of the ACKs the gateway sends.'),
   })
@@ -425,6 +434,7 @@ export const environmentOverrides = [
   { variable: 'MLLP_MAX_FRAME_BYTES', path: ['mllp', 'maxFrameBytes'], kind: 'integer', example: '4194304' },
   { variable: 'MLLP_MAX_BUFFERED_BYTES', path: ['mllp', 'maxBufferedBytes'], kind: 'integer', example: '8388608' },
   { variable: 'MLLP_IDLE_TIMEOUT_SECONDS', path: ['mllp', 'idleTimeoutSeconds'], kind: 'integer', example: '300' },
+  { variable: 'MLLP_WORKER_THREADS', path: ['mllp', 'workerThreads'], kind: 'integer', example: '0' },
   { variable: 'MLLP_FRAME_TIMEOUT_SECONDS', path: ['mllp', 'frameTimeoutSeconds'], kind: 'integer', example: '30' },
   { variable: 'HTTP_HOST', path: ['http', 'host'], kind: 'string', example: '0.0.0.0' },
   { variable: 'HTTP_PORT', path: ['http', 'port'], kind: 'integer', example: '8080' },

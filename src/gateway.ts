@@ -4,6 +4,7 @@
  * no message is ever accepted that could not be published. Shutdown runs the other way round.
  */
 import type { AnyAdapter } from './adapter-kit/define-adapter.ts';
+import { findAdapter } from '../adapters/index.ts';
 import { createHttpApi, listenHttp } from './http/http-api.ts';
 import { createActivityTracker, type ActivityTracker } from './observability/activity-tracker.ts';
 import type { Logger } from './observability/log.ts';
@@ -12,6 +13,7 @@ import type { ResolvedDevice } from './config/load-config.ts';
 import { createDeviceRunner, type DeviceRunner } from './pipeline/device-runner.ts';
 import { DeviceRegistry, type DeviceStatus } from './pipeline/device-state.ts';
 import { createMessageProcessor } from './pipeline/message-processor.ts';
+import { createPipelineWorkers, type PipelineWorkers } from './pipeline/pipeline-workers.ts';
 import { createPresenceMonitor } from './pipeline/presence-monitor.ts';
 import type { Publisher } from './publishing/publisher.ts';
 import { createSpoolingPublisher } from './publishing/spooling-publisher.ts';
@@ -83,6 +85,7 @@ export async function startGateway(options: {
     throw security;
   }
 
+  const workers = await startPipelineWorkers(config, adapter, options.adapterConfig, log);
   const processor = createMessageProcessor({
     adapter,
     adapterConfig: options.adapterConfig,
@@ -93,6 +96,7 @@ export async function startGateway(options: {
     log,
     metrics,
     activity: reported,
+    ...(workers !== undefined ? { workers } : {}),
   });
 
   const mllp = createMllpServer({
@@ -168,6 +172,7 @@ export async function startGateway(options: {
         // Serial devices first: stop sessions, close ports, hand what is queued to Kafka.
         await Promise.all(runners.map((runner) => runner.stop({ graceMs: Math.min(graceMs, 5_000) })));
         await mllp.close({ graceMs: Math.max(0, deadline - Date.now()) });
+        await workers?.stop();
         await presence.stop({ graceMs: Math.min(Math.max(0, deadline - Date.now()), 2_000) });
         await new Promise<void>((resolve) => {
           http.server.close(() => resolve());
@@ -179,4 +184,14 @@ export async function startGateway(options: {
       return stopping;
     },
   };
+}
+
+/** `mllp.workerThreads` pipeline workers, ready before the listener opens; none when it is 0. */
+async function startPipelineWorkers(config: GatewayConfig, adapter: AnyAdapter, adapterConfig: unknown, log: Logger): Promise<PipelineWorkers | undefined> {
+  if (config.mllp.workerThreads === 0) return undefined;
+  // A worker loads the adapter again by its registry name: it must be the one this thread runs.
+  if (findAdapter(adapter.name) !== adapter) throw new Error(`mllp.workerThreads needs a registered adapter; "${adapter.name}" is not the registry's (set mllp.workerThreads to 0)`);
+  const workers = createPipelineWorkers({ threads: config.mllp.workerThreads, adapter: { name: adapter.name }, adapterConfig, topics: config.kafka.topics, log });
+  await workers.start();
+  return workers;
 }

@@ -192,6 +192,12 @@ export const errorCatalogue = {
     hl7: '207',
     message: 'Kafka refused or lost the records; resend the message.',
   },
+  pipeline_worker_failed: {
+    stage: 'normalize',
+    retryable: true,
+    hl7: '207',
+    message: 'The pipeline worker thread handling this message stopped (it is restarted); resend the message.',
+  },
   publish_refused: {
     stage: 'publish',
     retryable: false,
@@ -319,6 +325,24 @@ export class GatewayError extends Error {
     this.retryable = spec.retryable;
     this.location = options?.location;
   }
+}
+
+/** A GatewayError as plain data, to cross a thread boundary (structured clone drops its class and fields). */
+export interface GatewayErrorData {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly location: Hl7ErrorLocation | undefined;
+}
+
+export function gatewayErrorData(error: GatewayError): GatewayErrorData {
+  return { code: error.code, message: error.message, location: error.location };
+}
+
+/** The same error again on this side: code, stage, retryable, location and the full message text. */
+export function gatewayErrorFromData(data: GatewayErrorData): GatewayError {
+  const error = new GatewayError(data.code, undefined, data.location === undefined ? undefined : { location: data.location });
+  error.message = data.message;
+  return error;
 }
 
 export function isGatewayError(error: unknown): error is GatewayError {

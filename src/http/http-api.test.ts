@@ -6,7 +6,7 @@
 import type { Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GatewayError } from '../errors/catalogue.ts';
-import { createActivityTracker, SlidingRate } from '../observability/activity-tracker.ts';
+import { createActivityTracker, SlidingRate, summarizePublished } from '../observability/activity-tracker.ts';
 import { createMetrics } from '../observability/metrics.ts';
 import type { NormalizedResource } from '../adapter-kit/define-adapter.ts';
 import { createAuthenticator } from './auth.ts';
@@ -84,7 +84,7 @@ describe('HTTP API with time passed in', () => {
   it('open mode: warns at start, hides patient identifiers and refuses raw dead letters', async () => {
     const api = await start();
     expect(api.warnings).toContain('http_api_unprotected');
-    api.activity.published({ adapter: 'hl7v2-pcd', transport: 'mllp', resources: [observation('DEV-1', 'MRN-OPEN')], receivedAt: api.now(), at: api.now() });
+    api.activity.published({ adapter: 'hl7v2-pcd', transport: 'mllp', activity: summarizePublished([observation('DEV-1', 'MRN-OPEN')]), receivedAt: api.now(), at: api.now() });
     const listed = await api.get('/api/devices');
     expect(listed.status).toBe(200);
     expect(devicesSchema.parse(listed.json()).devices[0]?.patient).toEqual({ bound: true });
@@ -98,7 +98,7 @@ describe('HTTP API with time passed in', () => {
     const api = await start({ auth: { token: 't'.repeat(16) } });
     for (let i = 0; i < 6; i += 1) {
       api.activity.messageReceived({ adapter: 'hl7v2-pcd', at: api.now() });
-      api.activity.published({ adapter: 'hl7v2-pcd', transport: 'mllp', resources: [observation('DEV-2', 'MRN-2')], receivedAt: api.now(), at: api.now() });
+      api.activity.published({ adapter: 'hl7v2-pcd', transport: 'mllp', activity: summarizePublished([observation('DEV-2', 'MRN-2')]), receivedAt: api.now(), at: api.now() });
       api.advance(10_000);
     }
     const device = async () => devicesSchema.parse((await api.get('/api/devices', 't'.repeat(16))).json()).devices[0];

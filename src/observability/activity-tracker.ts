@@ -12,6 +12,7 @@
 import type { NormalizedResource } from '../adapter-kit/define-adapter.ts';
 import type { GatewayError } from '../errors/catalogue.ts';
 import type { Metrics } from './metrics.ts';
+import type { Device } from '../../schemas/fhir.ts';
 
 /** Counts over the last `windowMs`, in `bucketMs` buckets; `perMinute` scales the window's total to a minute. */
 export class SlidingRate {
@@ -87,13 +88,78 @@ export interface LastValue {
   readonly at: Date;
 }
 
+/** A measured value of a published Observation, before the tracker stamps it with the time. */
+export type MeasuredValue = Omit<LastValue, 'at'>;
+
+/**
+ * What the tracker (and the presence monitor) learn from one published message: counts, and per device
+ * its patient binding, measured values and root Device. Computed where the pipeline runs, so it is plain
+ * data that crosses from a pipeline worker thread cheaply, instead of every resource.
+ */
+export interface PublishedActivity {
+  readonly resources: number;
+  readonly devices: number;
+  readonly observations: number;
+  readonly byDevice: readonly PublishedDeviceActivity[];
+}
+
+export interface PublishedDeviceActivity {
+  /** MLLP: the record key (the device identity); serial: the configured device id. */
+  readonly id: string;
+  readonly observations: number;
+  readonly patient: { readonly identifier: string; readonly system?: string } | undefined;
+  readonly values: readonly MeasuredValue[];
+  /** The message's last root Device (no parent) of this device, with its record key. */
+  readonly rootDevice: { readonly key: string; readonly resource: Device } | undefined;
+}
+
+/** Summarises one message's resources; `deviceId` groups them all under one configured device (serial). */
+export function summarizePublished(resources: readonly NormalizedResource[], deviceId?: string): PublishedActivity {
+  let devices = 0;
+  let observations = 0;
+  // A serial device's message counts for it even when it carried no resource.
+  const byDevice = new Map<string, NormalizedResource[]>(deviceId === undefined ? [] : [[deviceId, []]]);
+  for (const item of resources) {
+    if (item.resource.resourceType === 'Device') devices += 1;
+    else if (item.resource.resourceType === 'Observation') observations += 1;
+    const id = deviceId ?? item.key;
+    const group = byDevice.get(id);
+    if (group === undefined) byDevice.set(id, [item]);
+    else group.push(item);
+  }
+  return {
+    resources: resources.length,
+    devices,
+    observations,
+    byDevice: [...byDevice].map(([id, group]) => deviceActivityOf(id, group)),
+  };
+}
+
+function deviceActivityOf(id: string, resources: readonly NormalizedResource[]): PublishedDeviceActivity {
+  let observations = 0;
+  let patient: PublishedDeviceActivity['patient'];
+  let rootDevice: PublishedDeviceActivity['rootDevice'];
+  for (const { key, resource } of resources) {
+    if (resource.resourceType === 'Device') {
+      if (resource.parent === undefined) rootDevice = { key, resource };
+    } else if (resource.resourceType === 'Observation') {
+      observations += 1;
+      const subject = resource.subject?.identifier;
+      if (patient === undefined && subject?.value !== undefined) {
+        patient = { identifier: subject.value, ...(subject.system !== undefined ? { system: subject.system } : {}) };
+      }
+    }
+  }
+  return { id, observations, patient, values: observationValues(resources), rootDevice };
+}
+
 /** The values (valueQuantity, or each component's) of a message's Observations, by code. */
-export function observationValues(resources: readonly NormalizedResource[], at: Date): LastValue[] {
-  const values: LastValue[] = [];
+function observationValues(resources: readonly NormalizedResource[]): MeasuredValue[] {
+  const values: MeasuredValue[] = [];
   const codeOf = (code: { coding?: { code?: string; display?: string }[] } | undefined) =>
     code?.coding?.find((coding) => coding.display?.startsWith('MDC_') === true)?.display ?? code?.coding?.[0]?.code;
   const add = (code: string | undefined, quantity: { value?: number; unit?: string; code?: string } | undefined) => {
-    if (code !== undefined && quantity?.value !== undefined) values.push({ code, value: quantity.value, unit: quantity.unit ?? quantity.code, at });
+    if (code !== undefined && quantity?.value !== undefined) values.push({ code, value: quantity.value, unit: quantity.unit ?? quantity.code });
   };
   for (const { resource } of resources) {
     if (resource.resourceType !== 'Observation') continue;
@@ -208,10 +274,10 @@ export function createActivityTracker(options: ActivityTrackerOptions) {
     }
   }
 
-  function rememberValues(id: string, values: readonly LastValue[]): void {
+  function rememberValues(id: string, values: readonly MeasuredValue[], at: Date): void {
     if (values.length === 0) return;
     const byCode = lastValuesByDevice.get(id) ?? new Map<string, LastValue>();
-    for (const value of values) byCode.set(value.code, value);
+    for (const value of values) byCode.set(value.code, { ...value, at });
     lastValuesByDevice.set(id, byCode);
   }
 
@@ -227,55 +293,32 @@ export function createActivityTracker(options: ActivityTrackerOptions) {
 
     /**
      * Kafka acknowledged every record of one message. MLLP devices are keyed by the record key (the
-     * device identity); serial devices by their configured id (`deviceId`).
+     * device identity); serial devices by their configured id (see summarizePublished).
      */
-    published(event: {
-      adapter: string;
-      transport: ActivityTransport;
-      resources: readonly NormalizedResource[];
-      receivedAt: Date;
-      at: Date;
-      deviceId?: string;
-    }): void {
+    published(event: { adapter: string; transport: ActivityTransport; activity: PublishedActivity; receivedAt: Date; at: Date }): void {
+      const { activity } = event;
       // One counter update per resource type, not per resource (prom-client hashes the labels on every inc).
-      let devices = 0;
-      let observations = 0;
-      for (const { resource } of event.resources) {
-        if (resource.resourceType === 'Device') devices += 1;
-        else if (resource.resourceType === 'Observation') observations += 1;
-      }
+      if (activity.devices > 0) metrics.resourcesPublished.inc({ resource_type: 'Device' }, activity.devices);
       // As before: every resource that is not a Device counts under resource_type="Observation".
-      if (devices > 0) metrics.resourcesPublished.inc({ resource_type: 'Device' }, devices);
-      if (event.resources.length > devices) metrics.resourcesPublished.inc({ resource_type: 'Observation' }, event.resources.length - devices);
-      if (observations > 0) metrics.observationsPublished.inc({ adapter: event.adapter }, observations);
+      if (activity.resources > activity.devices) metrics.resourcesPublished.inc({ resource_type: 'Observation' }, activity.resources - activity.devices);
+      if (activity.observations > 0) metrics.observationsPublished.inc({ adapter: event.adapter }, activity.observations);
       metrics.endToEndLatency.observe({ adapter: event.adapter }, Math.max(0, event.at.getTime() - event.receivedAt.getTime()) / 1000);
       totals.messagesPublished += 1;
-      totals.observationsPublished += observations;
-      totals.resourcesPublished += event.resources.length;
+      totals.observationsPublished += activity.observations;
+      totals.resourcesPublished += activity.resources;
       const adapter = adapterEntry(event.adapter);
-      adapter.observations += observations;
-      if (observations > 0) adapter.observationRate.add(event.at, observations);
+      adapter.observations += activity.observations;
+      if (activity.observations > 0) adapter.observationRate.add(event.at, activity.observations);
 
-      const byDevice = new Map<string, NormalizedResource[]>();
-      if (event.deviceId !== undefined) byDevice.set(event.deviceId, [...event.resources]);
-      else {
-        for (const item of event.resources) {
-          const group = byDevice.get(item.key);
-          if (group === undefined) byDevice.set(item.key, [item]);
-          else group.push(item); // not a copy per resource
-        }
-      }
-      for (const [id, resources] of byDevice) {
-        const entry = deviceEntry(id, event.adapter, event.transport, event.at);
-        const count = resources.filter(({ resource }) => resource.resourceType === 'Observation').length;
+      for (const published of activity.byDevice) {
+        const entry = deviceEntry(published.id, event.adapter, event.transport, event.at);
         entry.lastSeenAt = event.at;
         entry.messages += 1;
         entry.messageRate.add(event.at);
-        entry.observations += count;
-        if (count > 0) entry.observationRate.add(event.at, count);
-        const subject = resources.map(({ resource }) => (resource.resourceType === 'Observation' ? resource.subject?.identifier : undefined)).find((identifier) => identifier?.value !== undefined);
-        rememberValues(id, observationValues(resources, event.at));
-        if (subject?.value !== undefined) entry.patient = { identifier: subject.value, ...(subject.system !== undefined ? { system: subject.system } : {}) };
+        entry.observations += published.observations;
+        if (published.observations > 0) entry.observationRate.add(event.at, published.observations);
+        rememberValues(published.id, published.values, event.at);
+        if (published.patient !== undefined) entry.patient = published.patient;
       }
     },
 

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { DeviceSession, NormalizedResource, SessionStep, StreamFramer } from '../adapter-kit/define-adapter.ts';
 import type { ResolvedDevice } from '../config/load-config.ts';
 import { GatewayError } from '../errors/catalogue.ts';
-import { createActivityTracker, type ActivityTracker } from '../observability/activity-tracker.ts';
+import { createActivityTracker, summarizePublished, type ActivityTracker } from '../observability/activity-tracker.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { OutboundRecord, Publisher } from '../publishing/publisher.ts';
@@ -266,10 +266,9 @@ export function createDeviceRunner(deps: DeviceRunnerDeps): DeviceRunner {
       activity.published({
         adapter: adapter.name,
         transport: transport.kind,
-        resources: item.resources ?? [],
+        activity: summarizePublished(item.resources ?? [], device.id),
         receivedAt: item.receivedAt ?? now,
         at: now,
-        deviceId: device.id,
       });
       log.debug('device_message_published', { ...fields, traceId: item.traceId, records: item.records.length });
     }

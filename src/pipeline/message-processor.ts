@@ -1,16 +1,18 @@
 /**
- * One HL7 message through the flow: parse -> normalize -> validate -> publish -> acknowledge.
+ * One HL7 message through the flow: parse -> normalize -> validate (message-pipeline.ts, on this thread
+ * or a pipeline worker's) -> publish -> acknowledge.
  * The acknowledgement is decided here and only here:
  * - accepted (AA/CA): every record of the message is acknowledged by Kafka;
  * - error (AE/CE): the message cannot become valid FHIR; its raw bytes and the reason are on the
  *   dead-letter topic first, so nothing is lost;
  *   The same for records Kafka refuses for good (publish_refused: too large, invalid).
  * - rejected (AR/CR): an unsupported message type/version/processing id (dead-lettered too), or
- *   Kafka could not take the records in time: the sender should resend (HL7 v2.5.1 §2.9.2: AR is
+ *   Kafka could not take the records in time, or the pipeline worker handling it stopped: the sender
+ *   should resend (HL7 v2.5.1 §2.9.2: AR is
  *   "rejected for reasons unrelated to content, e.g. the receiving system is down").
  */
 import { randomUUID } from 'node:crypto';
-import type { AnyAdapter, Normalized } from '../adapter-kit/define-adapter.ts';
+import type { AnyAdapter } from '../adapter-kit/define-adapter.ts';
 import { GatewayError, isGatewayError, type ErrorCode } from '../errors/catalogue.ts';
 import { readMessageHeader, type MessageHeader } from '../hl7/header.ts';
 import {
@@ -24,10 +26,10 @@ import {
 import { createActivityTracker, type ActivityTracker } from '../observability/activity-tracker.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { OutboundRecord, Publisher } from '../publishing/publisher.ts';
-import { validateResource } from '../validation/validate-resource.ts';
+import type { Publisher } from '../publishing/publisher.ts';
 import { buildDeadLetterRecord } from './dead-letter.ts';
-import { buildResourceRecords } from './records.ts';
+import { createMessagePipeline } from './message-pipeline.ts';
+import type { PipelineWorkers } from './pipeline-workers.ts';
 import type { GatewayConfig } from '../../schemas/config.ts';
 
 export interface MessageProcessorDeps {
@@ -42,6 +44,8 @@ export interface MessageProcessorDeps {
   /** Counts per device and adapter for the HTTP API (and the metrics it feeds); default: one of its own. */
   readonly activity?: ActivityTracker;
   readonly clock?: () => Date;
+  /** Runs the pipeline on worker threads (`mllp.workerThreads`); absent: on this thread. */
+  readonly workers?: PipelineWorkers;
 }
 
 export interface ConnectionRef {
@@ -61,6 +65,7 @@ export function createMessageProcessor(deps: MessageProcessorDeps) {
   const clock = deps.clock ?? (() => new Date());
   const { adapter, log, metrics } = deps;
   const activity = deps.activity ?? createActivityTracker({ metrics });
+  const runPipeline = deps.workers?.run ?? createMessagePipeline({ adapter, adapterConfig: deps.adapterConfig, topics: deps.topics });
 
   function respond(header: MessageHeader | undefined, outcome: Outcome, error?: GatewayError): string | undefined {
     if (header !== undefined && !shouldSendAcknowledgement(header, outcome)) return undefined;
@@ -132,41 +137,35 @@ export function createMessageProcessor(deps: MessageProcessorDeps) {
     metrics.inFlightMessages.inc();
     const stopTimer = metrics.ackLatency.startTimer();
     try {
-      let normalized: Normalized;
-      try {
-        normalized = adapter.normalize(adapter.parse(raw), { config: deps.adapterConfig, receivedAt });
-        for (const item of normalized.resources) validateResource(item.resource);
-      } catch (error) {
-        const failure =
-          error instanceof GatewayError
-            ? error
-            : new GatewayError('adapter_failure', error instanceof Error ? error.message : undefined, { cause: error });
-        const { outcome, reason } = await deadLetter(raw, header, failure, { connection, traceId, receivedAt });
-        return respond(header, outcome, reason);
+      const outcome = await runPipeline(raw, { traceId, receivedAt });
+      if (!outcome.ok) {
+        if (outcome.error.code === 'pipeline_worker_failed') {
+          // Not the message's fault: the sender resends once the worker is back (pipeline-workers.ts logs why).
+          metrics.errors.inc({ stage: outcome.error.stage, code: outcome.error.code });
+          return respond(header, 'rejected', outcome.error);
+        }
+        const { outcome: answer, reason } = await deadLetter(raw, header, outcome.error, { connection, traceId, receivedAt });
+        return respond(header, answer, reason);
       }
 
-      for (const code of normalized.unmappedCodes) metrics.unmappedCodes.inc({ code });
-      const records: OutboundRecord[] = buildResourceRecords(normalized, {
-        topics: deps.topics,
-        adapter: adapter.name,
-        traceId,
-      });
+      const { records, activity: published } = outcome.result;
+      for (const code of outcome.result.unmappedCodes) metrics.unmappedCodes.inc({ code });
       try {
         await deps.publisher.publish(records, { timeoutMs: deps.publishTimeoutMs });
       } catch (error) {
         if (isGatewayError(error) && error.code === 'publish_refused') {
           // Kafka will never take these records, so a resend cannot help: keep the raw message on the
           // dead-letter topic and answer AE/CE. Only if the dead letter is not kept either: AR/CR.
-          const { outcome, reason } = await deadLetter(raw, header, error, { connection, traceId, receivedAt });
-          return respond(header, outcome, reason);
+          const { outcome: answer, reason } = await deadLetter(raw, header, error, { connection, traceId, receivedAt });
+          return respond(header, answer, reason);
         }
-        const failure = reportPublishFailure(error, { connection, traceId }, [...new Set(normalized.resources.map(({ key }) => key))]);
+        const failure = reportPublishFailure(error, { connection, traceId }, published.byDevice.map(({ id }) => id));
         return respond(header, 'rejected', failure);
       }
-      activity.published({ adapter: adapter.name, transport: 'mllp', resources: normalized.resources, receivedAt, at: clock() });
+      activity.published({ adapter: adapter.name, transport: 'mllp', activity: published, receivedAt, at: clock() });
       log.debug('message_published', {
         connection: connection.id,
-        messageId: normalized.sourceMessageId,
+        messageId: outcome.result.sourceMessageId,
         traceId,
         records: records.length,
       });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createActivityTracker } from '../observability/activity-tracker.ts';
+import { createActivityTracker, summarizePublished } from '../observability/activity-tracker.ts';
 import { createLogger } from '../observability/log.ts';
 import { createMetrics } from '../observability/metrics.ts';
 import type { OutboundRecord, Publisher } from '../publishing/publisher.ts';
@@ -107,7 +107,7 @@ describe('createPresenceMonitor', () => {
     });
     const reported = monitor.observe(activity);
     const message = (key: string, when: Date) =>
-      reported.published({ adapter: 'hl7v2-pcd', transport: 'mllp', resources: [{ key, resource: mds(key) }], receivedAt: when, at: when });
+      reported.published({ adapter: 'hl7v2-pcd', transport: 'mllp', activity: summarizePublished([{ key, resource: mds(key) }]), receivedAt: when, at: when });
     const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
     return { monitor, published, message, flush, activity, setNow: (seconds: number) => (now = at(seconds)) };
   }
@@ -156,7 +156,7 @@ describe('createPresenceMonitor', () => {
     const reported = monitor.observe(activity);
     serial.push(status('icu7-spo2', 'connected'), status('never-sent', 'connected'));
     monitor.check();
-    reported.published({ adapter: 'masimo-ascii', transport: 'serial', resources: [{ key: 'name:icu7-spo2', resource: mds('x') }], receivedAt: t0, at: t0, deviceId: 'icu7-spo2' });
+    reported.published({ adapter: 'masimo-ascii', transport: 'serial', activity: summarizePublished([{ key: 'name:icu7-spo2', resource: mds('x') }], 'icu7-spo2'), receivedAt: t0, at: t0 });
     serial.splice(0, 2, status('icu7-spo2', 'stale'), status('never-sent', 'disconnected'));
     monitor.check();
     await flush();
@@ -183,7 +183,7 @@ describe('createPresenceMonitor', () => {
       thresholds: { staleAfterMs: 2_000, offlineAfterMs: 4_000 },
       clock: () => now,
     });
-    tracker.published({ adapter: 'hl7v2-pcd', transport: 'mllp', resources: [{ key: 'K', resource: mds('K') }], receivedAt: now, at: now });
+    tracker.published({ adapter: 'hl7v2-pcd', transport: 'mllp', activity: summarizePublished([{ key: 'K', resource: mds('K') }]), receivedAt: now, at: now });
     const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
     monitor.check();
     now = at(2.5);

@@ -21,8 +21,7 @@
  * `nextPresence` is pure (time passed in); the monitor around it owns the timer and publishing.
  */
 import { randomUUID } from 'node:crypto';
-import type { NormalizedResource } from '../adapter-kit/define-adapter.ts';
-import type { ActivityTracker } from '../observability/activity-tracker.ts';
+import type { ActivityTracker, PublishedActivity } from '../observability/activity-tracker.ts';
 import type { Logger } from '../observability/log.ts';
 import type { OutboundRecord, Publisher } from '../publishing/publisher.ts';
 import { finishWithin } from '../transports/stream/index.ts';
@@ -211,10 +210,9 @@ export function createPresenceMonitor(deps: PresenceMonitorDeps): PresenceMonito
     }
   }
 
-  function remember(event: { adapter: string; resources: readonly NormalizedResource[]; deviceId?: string }): void {
-    for (const { key, resource } of event.resources) {
-      if (resource.resourceType !== 'Device' || resource.parent !== undefined) continue;
-      devices.set(event.deviceId ?? key, { key, adapter: event.adapter, resource, status: resource.status });
+  function remember(event: { adapter: string; activity: PublishedActivity }): void {
+    for (const { id, rootDevice } of event.activity.byDevice) {
+      if (rootDevice !== undefined) devices.set(id, { key: rootDevice.key, adapter: event.adapter, resource: rootDevice.resource, status: rootDevice.resource.status });
     }
   }
 

@@ -1,6 +1,6 @@
 /**
  * `npm run build` (scripts/build.ts): the compiled gateway runs the whole path — MLLP in, FHIR on
- * Kafka, the dashboard page — from plain JavaScript, so nothing the code reads at run time is left out
+ * Kafka (through the pipeline worker thread), the dashboard page — from plain JavaScript, so nothing the code reads at run time is left out
  * of dist/. And bin/launcher.js never runs a build older than the sources.
  */
 import { randomUUID } from 'node:crypto';
@@ -49,6 +49,8 @@ describe('the compiled gateway (npm run build)', () => {
     const page = await fetch(`http://127.0.0.1:${gateway.httpPort}/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<html');
+    // The message went through the compiled pipeline worker (dist/src/pipeline/pipeline-worker.js).
+    expect(gateway.logEvents().filter(({ event }) => event === 'pipeline_workers_started')).toEqual([expect.objectContaining({ threads: 1 })]);
   }, 120_000);
 });
 

@@ -6,7 +6,7 @@
 import type { Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NormalizedResource } from '../../adapter-kit/define-adapter.ts';
-import { createActivityTracker } from '../../observability/activity-tracker.ts';
+import { createActivityTracker, summarizePublished } from '../../observability/activity-tracker.ts';
 import { createMetrics } from '../../observability/metrics.ts';
 import { createHttpApi, listenHttp } from '../http-api.ts';
 import type { DashboardSnapshot } from './dashboard.ts';
@@ -55,8 +55,8 @@ async function start(auth?: { token: string }) {
     const data = /^data: (.*)$/m.exec(response.text)?.[1];
     return JSON.parse(data ?? 'null') as DashboardSnapshot;
   };
-  activity.published({ adapter: 'hl7v2-pcd', transport: 'mllp', resources: [spo2('DEV-1', 'MRN-SECRET', 97)], receivedAt: now, at: now });
-  activity.published({ adapter: 'hl7v2-pcd', transport: 'mllp', resources: [spo2('DEV-1', 'MRN-SECRET', 95)], receivedAt: now, at: now });
+  activity.published({ adapter: 'hl7v2-pcd', transport: 'mllp', activity: summarizePublished([spo2('DEV-1', 'MRN-SECRET', 97)]), receivedAt: now, at: now });
+  activity.published({ adapter: 'hl7v2-pcd', transport: 'mllp', activity: summarizePublished([spo2('DEV-1', 'MRN-SECRET', 95)]), receivedAt: now, at: now });
   return { get, snapshot };
 }
 

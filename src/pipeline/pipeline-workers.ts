@@ -1,0 +1,178 @@
+/**
+ * The message pipeline (parse -> normalize -> validate -> records) on worker threads, so that the main
+ * thread only frames, acknowledges and publishes. `mllp.workerThreads` of them; each message goes to
+ * the worker with the fewest messages in hand. Order needs no care here: a connection's next message
+ * is read only after the previous one was answered (transports/mllp/server.ts).
+ *
+ * A worker that dies answers every message it held with `pipeline_worker_failed` (the processor
+ * answers AR/CR, so the senders resend) and is started again: at once if it had been serving, after a
+ * growing delay if it died before it was ready. Errors cross the thread as plain data and come back as
+ * the same GatewayError (code, location, text).
+ */
+import { Worker } from 'node:worker_threads';
+import { GatewayError, gatewayErrorFromData, type GatewayErrorData } from '../errors/catalogue.ts';
+import type { Logger } from '../observability/log.ts';
+import type { PipelineOutcome, PipelineResult } from './message-pipeline.ts';
+import type { GatewayConfig } from '../../schemas/config.ts';
+
+export interface PipelineWorkerData {
+  /** The adapter by registry name, or from a module (as `--adapter-module` loads one). */
+  readonly adapter: { readonly name: string; readonly module?: string };
+  readonly adapterConfig: unknown;
+  readonly topics: GatewayConfig['kafka']['topics'];
+}
+
+export interface PipelineJob {
+  readonly id: number;
+  /** An exact copy of the message's bytes, whose buffer is transferred, not copied again. */
+  readonly raw: Uint8Array;
+  readonly traceId: string;
+  readonly receivedAt: number;
+}
+
+export type PipelineReply =
+  | { readonly ready: true }
+  | { readonly id: number; readonly ok: true; readonly result: PipelineResult }
+  | { readonly id: number; readonly ok: false; readonly error: GatewayErrorData };
+
+export interface PipelineWorkersOptions extends PipelineWorkerData {
+  readonly threads: number;
+  readonly log: Logger;
+  /** Delay before restarting a worker that died before it was ready: doubles from initial up to max. */
+  readonly restartDelayMs?: { readonly initial: number; readonly max: number };
+}
+
+export interface PipelineWorkers {
+  /** Starts every worker; rejects (and stops them) if one cannot load the adapter. */
+  start(): Promise<void>;
+  run(raw: Buffer, context: { traceId: string; receivedAt: Date }): Promise<PipelineOutcome>;
+  /** Messages in the workers' hands. */
+  inFlight(): number;
+  stop(): Promise<void>;
+}
+
+interface Slot {
+  readonly index: number;
+  worker: Worker | undefined;
+  ready: boolean;
+  /** Consecutive deaths before ready: the restart delay's exponent. */
+  failedStarts: number;
+  restartTimer: NodeJS.Timeout | undefined;
+  readonly waiting: Map<number, (outcome: PipelineOutcome) => void>;
+}
+
+/** The worker module: compiled JavaScript in dist/, else the TypeScript sources through tsx. */
+const workerUrl = new URL(import.meta.url.endsWith('.ts') ? './pipeline-worker-from-source.mjs' : './pipeline-worker.js', import.meta.url);
+
+export function createPipelineWorkers(options: PipelineWorkersOptions): PipelineWorkers {
+  const { log } = options;
+  const restartDelay = options.restartDelayMs ?? { initial: 100, max: 5_000 };
+  const workerData: PipelineWorkerData = { adapter: options.adapter, adapterConfig: options.adapterConfig, topics: options.topics };
+  const slots: Slot[] = Array.from({ length: options.threads }, (_, index) => ({
+    index,
+    worker: undefined,
+    ready: false,
+    failedStarts: 0,
+    restartTimer: undefined,
+    waiting: new Map(),
+  }));
+  let nextJobId = 0;
+  let stopping = false;
+
+  function failWaiting(slot: Slot, detail: string): number {
+    const count = slot.waiting.size;
+    for (const answer of slot.waiting.values()) answer({ ok: false, error: new GatewayError('pipeline_worker_failed', detail) });
+    slot.waiting.clear();
+    return count;
+  }
+
+  /** Starts the slot's worker; resolves when it is ready, rejects if it dies first. */
+  function spawn(slot: Slot): Promise<void> {
+    slot.restartTimer = undefined;
+    const worker = new Worker(workerUrl, { workerData });
+    worker.unref();
+    slot.worker = worker;
+    slot.ready = false;
+    let crash: Error | undefined;
+    return new Promise<void>((resolve, reject) => {
+      worker.on('message', (reply: PipelineReply) => {
+        if ('ready' in reply) {
+          slot.ready = true;
+          slot.failedStarts = 0;
+          resolve();
+          return;
+        }
+        const answer = slot.waiting.get(reply.id);
+        slot.waiting.delete(reply.id);
+        answer?.(reply.ok ? { ok: true, result: reply.result } : { ok: false, error: gatewayErrorFromData(reply.error) });
+      });
+      worker.on('error', (error) => {
+        crash = error;
+      });
+      worker.on('exit', (exitCode) => {
+        if (slot.worker === worker) slot.worker = undefined;
+        const wasReady = slot.ready;
+        slot.ready = false;
+        if (!wasReady) reject(crash ?? new Error(`the pipeline worker exited (code ${exitCode}) before it was ready`));
+        // The error's name and code only: its text could quote message content.
+        const reason = crash === undefined ? `exit code ${exitCode}` : `${crash.name}${'code' in crash ? ` ${String(crash.code)}` : ''}`;
+        const messages = failWaiting(slot, reason);
+        if (stopping) return;
+        if (!wasReady) slot.failedStarts += 1;
+        const delayMs = slot.failedStarts === 0 ? 0 : Math.min(restartDelay.max, restartDelay.initial * 2 ** (slot.failedStarts - 1));
+        log.error('pipeline_worker_failed', { code: 'pipeline_worker_failed', worker: slot.index, reason, messages, restartInMs: delayMs });
+        slot.restartTimer = setTimeout(() => {
+          spawn(slot).catch(() => undefined); // a failed restart is logged by its own exit
+        }, delayMs);
+        slot.restartTimer.unref();
+      });
+    });
+  }
+
+  /** The live worker with the fewest messages in hand (a starting one queues them). */
+  function pick(): Slot | undefined {
+    let best: Slot | undefined;
+    for (const slot of slots) {
+      if (slot.worker !== undefined && (best === undefined || slot.waiting.size < best.waiting.size)) best = slot;
+    }
+    return best;
+  }
+
+  async function stop(): Promise<void> {
+    stopping = true;
+    for (const slot of slots) clearTimeout(slot.restartTimer);
+    await Promise.all(slots.map((slot) => slot.worker?.terminate()));
+    for (const slot of slots) failWaiting(slot, 'the gateway is stopping');
+  }
+
+  return {
+    async start() {
+      try {
+        await Promise.all(slots.map((slot) => spawn(slot)));
+      } catch (error) {
+        await stop();
+        throw new Error(`a pipeline worker could not start: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      }
+      log.info('pipeline_workers_started', { threads: slots.length, adapter: options.adapter.name });
+    },
+
+    run(raw, context) {
+      const slot = pick();
+      const worker = slot?.worker;
+      if (slot === undefined || worker === undefined) {
+        return Promise.resolve({ ok: false, error: new GatewayError('pipeline_worker_failed', 'no pipeline worker is running (restarting)') });
+      }
+      const id = nextJobId++;
+      const copy = new Uint8Array(raw);
+      return new Promise<PipelineOutcome>((resolve) => {
+        slot.waiting.set(id, resolve);
+        const job: PipelineJob = { id, raw: copy, traceId: context.traceId, receivedAt: context.receivedAt.getTime() };
+        worker.postMessage(job, [copy.buffer]);
+      });
+    },
+
+    inFlight: () => slots.reduce((total, slot) => total + slot.waiting.size, 0),
+
+    stop,
+  };
+}
