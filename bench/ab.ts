@@ -6,7 +6,7 @@
  *   AB_VARIANTS='[{"label":"before","root":"/tmp/perf/base"},{"label":"after"}]' \
  *   AB_STEPS='closed:64,open:16@150,hospital:1000@1' AB_SECONDS=12 npx tsx bench/ab.ts
  *
- * A variant: { label, root? (another checkout), kafka? (merged into the gateway's kafka config), nodeArgs? }.
+ * A variant: { label, root? (another checkout), kafka? / mllp? (merged into the gateway's kafka / mllp config), nodeArgs?, env? }.
  * Steps: closed:<connections> (saturation), open:<connections>@<total msg/s> (ACK latency, paced),
  * hospital:<connections>@<msg/s per connection>. Prints one JSON line per measurement.
  */
@@ -22,7 +22,9 @@ const variantsSchema = z.array(
     label: z.string(),
     root: z.string().optional(),
     kafka: z.record(z.string(), z.unknown()).optional(),
+    mllp: z.record(z.string(), z.unknown()).optional(),
     nodeArgs: z.array(z.string()).optional(),
+    env: z.record(z.string(), z.string()).optional(),
   }),
 );
 const variants = variantsSchema.parse(JSON.parse(process.env.AB_VARIANTS ?? '[{"label":"this"}]'));
@@ -65,6 +67,8 @@ for (let repeat = 0; repeat < repeats; repeat += 1) {
         nodeArgs: variant.nodeArgs,
         maxConnections: connections + 100,
         kafkaConfig: variant.kafka,
+        mllpConfig: variant.mllp,
+        env: variant.env,
       });
       const idleRssMb = r(memoryMb(gw.pid).rssMb);
       const conns = await openConnections(gw.mllpPort, connections);

@@ -242,10 +242,18 @@ for (const concurrency of [1, 64]) {
 const bestObsRecords = best.observationRecordsInKafka;
 const perfRecords = Math.min(2_000_000, Math.max(quick ? 20_000 : 100_000, bestObsRecords));
 log(`ProducerPerformance: ${perfRecords} records of ${pipeline.observationRecordBytes} bytes, acks=all`);
+// Its own spread between runs (24k-31k records/s on this machine in one day) exceeded the gap to
+// the target, so the ceiling is the median of several runs, each shown.
+const ceilingRunCount = quick ? 1 : 3;
+const ceilingRuns: ProducerPerfResult[] = [];
 let ceiling: ProducerPerfResult | { error: string };
 try {
-  ceiling = await runProducerPerformance({ brokers, records: perfRecords, recordBytes: pipeline.observationRecordBytes });
-  log(`  ${ceiling.summaryLine}`);
+  for (let run = 1; run <= ceilingRunCount; run += 1) {
+    ceilingRuns.push(await runProducerPerformance({ brokers, records: perfRecords, recordBytes: pipeline.observationRecordBytes }));
+    log(`  run ${run}/${ceilingRunCount}: ${ceilingRuns.at(-1)?.summaryLine}`);
+  }
+  const byRate = [...ceilingRuns].sort((a, b) => a.recordsPerSecond - b.recordsPerSecond);
+  ceiling = byRate[Math.floor((byRate.length - 1) / 2)] as ProducerPerfResult;
 } catch (error) {
   ceiling = { error: error instanceof Error ? error.message : String(error) };
   log(`  failed: ${ceiling.error}`);
@@ -292,6 +300,7 @@ const report = {
   pipeline: pipeline.figures,
   publisherAlone: publisherRows,
   ceiling,
+  ceilingRuns: ceilingRuns.map((run) => round(run.recordsPerSecond)),
   gatewayToCeilingRatio: ratio,
   brokerLatencyAtLatencyTestLoad: brokerLatency,
 };
@@ -365,6 +374,7 @@ lines.push('');
 lines.push('## The ceiling: Kafka ProducerPerformance on the same broker (acks=all)');
 lines.push('');
 if ('recordsPerSecond' in ceiling) {
+  lines.push(`The median of ${ceilingRuns.length} runs (records/s of each: ${ceilingRuns.map((run) => f(round(run.recordsPerSecond))).join(', ')}).`, '');
   lines.push('| records | record bytes | records/s | MB/s | avg latency ms | p50 ms | p99 ms | gateway Observation records/s (best saturation) | gateway / ceiling |');
   lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   lines.push(`| ${f(ceiling.records)} | ${ceiling.recordBytes} | ${f(round(ceiling.recordsPerSecond))} | ${ceiling.mbPerSecond} | ${ceiling.avgLatencyMs} | ${ceiling.p50Ms} | ${ceiling.p99Ms} | ${f(gatewayObsRecordsPerSecond)} (${best.connections} conn.) | ${ratio} |`);

@@ -40,6 +40,10 @@ export async function startGatewayProcess(options: {
   extraConfig?: Record<string, unknown>;
   /** Merged into the config's kafka section (e.g. lingerMs). */
   kafkaConfig?: Record<string, unknown>;
+  /** Merged into the config's mllp section (e.g. workerThreads). */
+  mllpConfig?: Record<string, unknown>;
+  /** Extra environment variables for the gateway process. */
+  env?: Record<string, string>;
   maxConnections?: number;
   /** Another checkout to run the gateway from (an A/B against a baseline); default: this one. */
   root?: string;
@@ -54,7 +58,7 @@ export async function startGatewayProcess(options: {
     events: `bench.${suffix}.gateway.events`,
   };
   const config = {
-    mllp: { host: '127.0.0.1', maxConnections: options.maxConnections ?? 1000, idleTimeoutSeconds: 3600 },
+    mllp: { host: '127.0.0.1', maxConnections: options.maxConnections ?? 1000, idleTimeoutSeconds: 3600, ...options.mllpConfig },
     http: { host: '127.0.0.1' },
     kafka: { topicPartitions: 1, topics, ...options.kafkaConfig },
     log: { level: 'warn' },
@@ -78,6 +82,7 @@ export async function startGatewayProcess(options: {
         MLLP_PORT: String(mllpPort),
         HTTP_PORT: String(httpPort),
         LOG_LEVEL: 'warn',
+        ...options.env,
       },
       stdio: ['ignore', logFd, logFd],
     });
