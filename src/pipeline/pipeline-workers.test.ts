@@ -57,12 +57,15 @@ describe('pipeline workers', () => {
     const messages = [
       pcd01Message({ controlId: 'W-1' }),
       pcd01Message({ controlId: 'W-2', eui64: '0012340000000002', patientId: 'MRN-W2', spo2: '95' }),
+      // Non-ASCII text in the records (the patient id, declared UTF-8 in MSH-18) crosses the thread intact.
+      pcd01Message({ controlId: 'W-UTF8', patientId: 'MRN-Ü-µ' }).replace('|AL|NE||', '|AL|NE||UNICODE UTF-8'),
       pcd01Message({ controlId: 'W-BAD', spo2: '9x7' }),
       'THIS IS NOT HL7\r',
     ];
     const outcomes = await Promise.all(messages.map(async (message) => ({ there: await workers.run(Buffer.from(message), context), here: here(Buffer.from(message), context) })));
 
-    const [accepted, , badNumber, notHl7] = outcomes;
+    const [accepted, , utf8, badNumber, notHl7] = outcomes;
+    expect(utf8?.there.ok && utf8.there.result.records.filter(({ value }) => value.includes('"MRN-Ü-µ"'))).toHaveLength(3);
     expect(accepted?.there.ok && accepted.there.result.activity).toMatchObject({ observations: 3, byDevice: [{ observations: 3, patient: { identifier: 'MRN12345' } }] });
     expect(accepted?.there.ok && accepted.there.result.records.map(({ topic }) => topic)).toEqual([topics.device, topics.observation, topics.observation, topics.observation]);
     expect(badNumber?.there.ok === false && badNumber.there.error.location).toMatchObject({ segment: 'OBX', sequence: 2, field: 5 });
