@@ -191,6 +191,13 @@ export const mllpSchema = z
       .describe(
         'Worker threads that parse, normalize and validate MLLP messages, so the main thread only frames, acknowledges and publishes; 0 runs the pipeline on the main thread. One is enough on two cores; more only help with more cores.',
       ),
+    pipelineTimeoutSeconds: z
+      .number()
+      .min(0.1)
+      .default(10)
+      .describe(
+        'With workerThreads: a message a pipeline worker has not finished within this many seconds (an adapter defect, such as an endless loop) is dead-lettered with `pipeline_timeout` and answered AE/CE; the worker is restarted, and the messages queued behind it get AR/CR (resend).',
+      ),
     application: z.string().min(1).default('VITALBRIDGE').describe('MSH-3 of the ACKs the gateway sends.'),
     facility: z.string().default('').describe('MSH-4 of the ACKs the gateway sends.'),
   })

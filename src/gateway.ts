@@ -191,7 +191,14 @@ async function startPipelineWorkers(config: GatewayConfig, adapter: AnyAdapter, 
   if (config.mllp.workerThreads === 0) return undefined;
   // A worker loads the adapter again by its registry name: it must be the one this thread runs.
   if (findAdapter(adapter.name) !== adapter) throw new Error(`mllp.workerThreads needs a registered adapter; "${adapter.name}" is not the registry's (set mllp.workerThreads to 0)`);
-  const workers = createPipelineWorkers({ threads: config.mllp.workerThreads, adapter: { name: adapter.name }, adapterConfig, topics: config.kafka.topics, log });
+  const workers = createPipelineWorkers({
+    threads: config.mllp.workerThreads,
+    adapter: { name: adapter.name },
+    adapterConfig,
+    topics: config.kafka.topics,
+    timeoutMs: config.mllp.pipelineTimeoutSeconds * 1000,
+    log,
+  });
   await workers.start();
   return workers;
 }

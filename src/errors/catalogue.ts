@@ -198,6 +198,12 @@ export const errorCatalogue = {
     hl7: '207',
     message: 'The pipeline worker thread handling this message stopped (it is restarted); resend the message.',
   },
+  pipeline_timeout: {
+    stage: 'normalize',
+    retryable: false,
+    hl7: '207',
+    message: 'The pipeline did not finish this message within mllp.pipelineTimeoutSeconds (an adapter defect, such as an endless loop); its worker was restarted and the raw bytes are on the dead-letter topic.',
+  },
   publish_refused: {
     stage: 'publish',
     retryable: false,

@@ -11,8 +11,8 @@ import { createLogger } from '../observability/log.ts';
 import { createMetrics } from '../observability/metrics.ts';
 import { createConfiguredPublisher } from '../publishing/create-publisher.ts';
 import { gatewayConfigSchema } from '../../schemas/config.ts';
-import { crashingAdapter, crashingAdapterModule, crashMarker } from '../../test/support/crashing-adapter.ts';
-import { kafkaBrokers } from '../../test/support/kafka.ts';
+import { crashingAdapter, crashingAdapterModule, crashMarker, hangMarker } from '../../test/support/crashing-adapter.ts';
+import { kafkaBrokers, readAll } from '../../test/support/kafka.ts';
 import { pcd01Message } from '../../test/support/messages.ts';
 import { gatewayTopicNames } from '../../test/support/topics.ts';
 import { createMessagePipeline, type PipelineOutcome } from './message-pipeline.ts';
@@ -29,8 +29,8 @@ function logged() {
   return { lines, log: createLogger({ level: 'debug', write: (line) => lines.push(line) }) };
 }
 
-function workersOf(options: { threads: number; adapter: { name: string; module?: string } }, log = logged().log): PipelineWorkers {
-  const workers = createPipelineWorkers({ ...options, adapterConfig, topics, log });
+function workersOf(options: { threads: number; adapter: { name: string; module?: string }; timeoutMs?: number }, log = logged().log): PipelineWorkers {
+  const workers = createPipelineWorkers({ timeoutMs: 10_000, ...options, adapterConfig, topics, log });
   started.push(workers);
   return workers;
 }
@@ -104,14 +104,30 @@ describe('pipeline workers', () => {
     for (const secret of ['MRN12345', 'DOE', crashMarker, 'QUEUED-BEHIND-CRASH']) expect(lines.join('')).not.toContain(secret);
   });
 
+  it('end a worker stuck on one message past timeoutMs: that message gets pipeline_timeout, those queued behind it pipeline_worker_failed, and the worker comes back', async () => {
+    const { lines, log } = logged();
+    const workers = workersOf({ threads: 1, adapter: { name: crashingAdapter.name, module: crashingAdapterModule }, timeoutMs: 500 }, log);
+    await workers.start();
+    const [stuck, queued] = await Promise.all([
+      workers.run(Buffer.from(pcd01Message({ controlId: hangMarker })), context),
+      workers.run(Buffer.from(pcd01Message({ controlId: 'QUEUED-BEHIND-HANG' })), context),
+    ]);
+    expect(stuck?.ok === false && stuck.error).toMatchObject({ code: 'pipeline_timeout', retryable: false });
+    expect(queued?.ok === false && queued.error).toMatchObject({ code: 'pipeline_worker_failed', retryable: true });
+    const failures = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry.event === 'pipeline_worker_failed');
+    expect(failures).toEqual([expect.objectContaining({ reason: 'pipeline_timeout after 500 ms', messages: 1, restartInMs: 0 })]);
+    const after = await firstOk(workers, pcd01Message({ controlId: 'AFTER-HANG' }));
+    expect(after.ok && after.result.activity.observations).toBe(3);
+  });
+
   it('refuse to start when a worker cannot load the adapter, and say why', async () => {
     const workers = workersOf({ threads: 1, adapter: { name: 'no-such-adapter', module: crashingAdapterModule } });
     await expect(workers.start()).rejects.toThrow(/a pipeline worker could not start: .*exports no adapter named "no-such-adapter"/);
   });
 
-  it('make the message processor answer CR (ERR-3 207, pipeline_worker_failed) for a message a worker died on, and CA once it is back (real Kafka)', async () => {
+  it('make the message processor answer CR (ERR-3 207, pipeline_worker_failed) for a message a worker died on, CE with a dead letter (pipeline_timeout) for one it never finished, and CA once it is back (real Kafka)', async () => {
     const { log } = logged();
-    const workers = workersOf({ threads: 1, adapter: { name: crashingAdapter.name, module: crashingAdapterModule } }, log);
+    const workers = workersOf({ threads: 1, adapter: { name: crashingAdapter.name, module: crashingAdapterModule }, timeoutMs: 1_000 }, log);
     await workers.start();
     const config = gatewayConfigSchema.parse({ kafka: { brokers: kafkaBrokers(), topicPartitions: 1, topics } });
     const publisher = createConfiguredPublisher(config.kafka, { brokers: kafkaBrokers(), log });
@@ -135,14 +151,25 @@ describe('pipeline workers', () => {
       expect(crashed?.errors[0]).toMatchObject({ hl7Code: '207', applicationCode: 'pipeline_worker_failed' });
       expect(await metrics.registry.getSingleMetricAsString('vitalbridge_errors_total')).toContain('code="pipeline_worker_failed"} 1');
 
-      const deadline = Date.now() + 20_000;
-      let code: string | undefined;
-      while (code !== 'CA' && Date.now() < deadline) {
-        // Answers come at once while no worker runs: give the restart timer its turn.
-        if (code !== undefined) await new Promise((resolve) => setTimeout(resolve, 50));
-        code = readAcknowledgement((await processor.onMessage(Buffer.from(pcd01Message({ controlId: 'AFTER-CRASH' })), connection)) ?? '')?.code;
-      }
-      expect(code).toBe('CA');
+      const untilAccepted = async (controlId: string) => {
+        const deadline = Date.now() + 20_000;
+        let code: string | undefined;
+        while (code !== 'CA' && Date.now() < deadline) {
+          // Answers come at once while no worker runs: give the restart timer its turn.
+          if (code !== undefined) await new Promise((resolve) => setTimeout(resolve, 50));
+          code = readAcknowledgement((await processor.onMessage(Buffer.from(pcd01Message({ controlId })), connection)) ?? '')?.code;
+        }
+        return code;
+      };
+      expect(await untilAccepted('AFTER-CRASH')).toBe('CA');
+
+      // A message the worker never finishes: dead-lettered with its raw bytes and answered CE, not CR (resending would stop the next worker too).
+      const hung = readAcknowledgement((await processor.onMessage(Buffer.from(pcd01Message({ controlId: hangMarker })), connection)) ?? '');
+      expect(hung).toMatchObject({ code: 'CE', ackedControlId: hangMarker });
+      expect(hung?.errors[0]).toMatchObject({ hl7Code: '207', applicationCode: 'pipeline_timeout' });
+      const letters = await readAll(kafkaBrokers(), topics.deadLetter, { expected: 1, timeoutMs: 15_000, where: (record) => record.headers['source-message-id'] === hangMarker });
+      expect(letters.map((record) => record.headers['error-code'])).toEqual(['pipeline_timeout']);
+      expect(await untilAccepted('AFTER-HANG')).toBe('CA');
     } finally {
       await publisher.stop({ graceMs: 2_000 });
     }

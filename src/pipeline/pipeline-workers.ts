@@ -6,7 +6,10 @@
  *
  * A worker that dies answers every message it held with `pipeline_worker_failed` (the processor
  * answers AR/CR, so the senders resend) and is started again: at once if it had been serving, after a
- * growing delay if it died before it was ready. Errors cross the thread as plain data and come back as
+ * growing delay if it died before it was ready. A worker still on one message after `timeoutMs` is
+ * ended the same way, but that message, the one it was working on (a worker takes its messages in
+ * order), gets `pipeline_timeout`: it is dead-lettered and answered AE/CE, since resending it would
+ * only stop the next worker too. Errors cross the thread as plain data and come back as
  * the same GatewayError (code, location, text).
  */
 import { Worker } from 'node:worker_threads';
@@ -37,6 +40,8 @@ export type PipelineReply =
 
 export interface PipelineWorkersOptions extends PipelineWorkerData {
   readonly threads: number;
+  /** Longest a worker may take over one message before it is ended (mllp.pipelineTimeoutSeconds). */
+  readonly timeoutMs: number;
   readonly log: Logger;
   /** Delay before restarting a worker that died before it was ready: doubles from initial up to max. */
   readonly restartDelayMs?: { readonly initial: number; readonly max: number };
@@ -58,7 +63,12 @@ interface Slot {
   /** Consecutive deaths before ready: the restart delay's exponent. */
   failedStarts: number;
   restartTimer: NodeJS.Timeout | undefined;
-  readonly waiting: Map<number, (outcome: PipelineOutcome) => void>;
+  /** In the order posted, which is the order the worker takes them: the first is the one in hand. */
+  readonly waiting: Map<number, { readonly answer: (outcome: PipelineOutcome) => void; readonly postedAt: number }>;
+  /** Why we ended the worker ourselves, for its exit's log line. */
+  endedFor: string | undefined;
+  /** When the worker became ready: a message's time starts no earlier (loading the adapter is not its time). */
+  readyAt: number;
 }
 
 /** The worker module: compiled JavaScript in dist/, else the TypeScript sources through tsx. */
@@ -75,13 +85,16 @@ export function createPipelineWorkers(options: PipelineWorkersOptions): Pipeline
     failedStarts: 0,
     restartTimer: undefined,
     waiting: new Map(),
+    endedFor: undefined,
+    readyAt: 0,
   }));
   let nextJobId = 0;
   let stopping = false;
+  let watchdog: NodeJS.Timeout | undefined;
 
   function failWaiting(slot: Slot, detail: string): number {
     const count = slot.waiting.size;
-    for (const answer of slot.waiting.values()) answer({ ok: false, error: new GatewayError('pipeline_worker_failed', detail) });
+    for (const { answer } of slot.waiting.values()) answer({ ok: false, error: new GatewayError('pipeline_worker_failed', detail) });
     slot.waiting.clear();
     return count;
   }
@@ -93,18 +106,20 @@ export function createPipelineWorkers(options: PipelineWorkersOptions): Pipeline
     worker.unref();
     slot.worker = worker;
     slot.ready = false;
+    slot.endedFor = undefined;
     let crash: Error | undefined;
     return new Promise<void>((resolve, reject) => {
       worker.on('message', (reply: PipelineReply) => {
         if ('ready' in reply) {
           slot.ready = true;
+          slot.readyAt = Date.now();
           slot.failedStarts = 0;
           resolve();
           return;
         }
-        const answer = slot.waiting.get(reply.id);
+        const job = slot.waiting.get(reply.id);
         slot.waiting.delete(reply.id);
-        answer?.(reply.ok ? { ok: true, result: reply.result } : { ok: false, error: gatewayErrorFromData(reply.error) });
+        job?.answer(reply.ok ? { ok: true, result: reply.result } : { ok: false, error: gatewayErrorFromData(reply.error) });
       });
       worker.on('error', (error) => {
         crash = error;
@@ -115,7 +130,7 @@ export function createPipelineWorkers(options: PipelineWorkersOptions): Pipeline
         slot.ready = false;
         if (!wasReady) reject(crash ?? new Error(`the pipeline worker exited (code ${exitCode}) before it was ready`));
         // The error's name and code only: its text could quote message content.
-        const reason = crash === undefined ? `exit code ${exitCode}` : `${crash.name}${'code' in crash ? ` ${String(crash.code)}` : ''}`;
+        const reason = slot.endedFor ?? (crash === undefined ? `exit code ${exitCode}` : `${crash.name}${'code' in crash ? ` ${String(crash.code)}` : ''}`);
         const messages = failWaiting(slot, reason);
         if (stopping) return;
         if (!wasReady) slot.failedStarts += 1;
@@ -138,8 +153,24 @@ export function createPipelineWorkers(options: PipelineWorkersOptions): Pipeline
     return best;
   }
 
+  /** Ends a worker that has been on one message longer than timeoutMs; that message gets pipeline_timeout. */
+  function checkTimeouts(): void {
+    const now = Date.now();
+    for (const slot of slots) {
+      const first = slot.waiting.entries().next();
+      if (first.done === true || slot.worker === undefined || !slot.ready || slot.endedFor !== undefined) continue;
+      const [id, job] = first.value;
+      if (now - Math.max(job.postedAt, slot.readyAt) <= options.timeoutMs) continue;
+      slot.waiting.delete(id);
+      job.answer({ ok: false, error: new GatewayError('pipeline_timeout', `(${options.timeoutMs} ms)`) });
+      slot.endedFor = `pipeline_timeout after ${options.timeoutMs} ms`;
+      void slot.worker.terminate();
+    }
+  }
+
   async function stop(): Promise<void> {
     stopping = true;
+    clearInterval(watchdog);
     for (const slot of slots) clearTimeout(slot.restartTimer);
     await Promise.all(slots.map((slot) => slot.worker?.terminate()));
     for (const slot of slots) failWaiting(slot, 'the gateway is stopping');
@@ -153,7 +184,9 @@ export function createPipelineWorkers(options: PipelineWorkersOptions): Pipeline
         await stop();
         throw new Error(`a pipeline worker could not start: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       }
-      log.info('pipeline_workers_started', { threads: slots.length, adapter: options.adapter.name });
+      watchdog = setInterval(checkTimeouts, Math.max(50, Math.min(1_000, options.timeoutMs / 4)));
+      watchdog.unref();
+      log.info('pipeline_workers_started', { threads: slots.length, adapter: options.adapter.name, timeoutMs: options.timeoutMs });
     },
 
     run(raw, context) {
@@ -165,7 +198,7 @@ export function createPipelineWorkers(options: PipelineWorkersOptions): Pipeline
       const id = nextJobId++;
       const copy = new Uint8Array(raw);
       return new Promise<PipelineOutcome>((resolve) => {
-        slot.waiting.set(id, resolve);
+        slot.waiting.set(id, { answer: resolve, postedAt: Date.now() });
         const job: PipelineJob = { id, raw: copy, traceId: context.traceId, receivedAt: context.receivedAt.getTime() };
         worker.postMessage(job, [copy.buffer]);
       });
