@@ -15,6 +15,8 @@ RUN npm run build
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
+# gatewayEnvironment in bin/launcher.js (compiled-build.test.ts keeps the two the same).
+ENV MALLOC_ARENA_MAX=2
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 # The compiled code only: with no sources beside it, bin/launcher.js always runs dist/.

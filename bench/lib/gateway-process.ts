@@ -8,7 +8,7 @@ import { openSync, closeSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { compiledEntry, gatewayNodeFlags } from '../../bin/launcher.js';
+import { compiledEntry, gatewayEnvironment, gatewayNodeFlags } from '../../bin/launcher.js';
 import { build } from '../../scripts/build.ts';
 import { freePort } from '../../src/transports/free-port.ts';
 
@@ -78,6 +78,7 @@ export async function startGatewayProcess(options: {
       cwd: options.root ?? process.cwd(),
       env: {
         ...process.env,
+        ...gatewayEnvironment,
         KAFKA_BROKERS: options.brokers.join(','),
         MLLP_PORT: String(mllpPort),
         HTTP_PORT: String(httpPort),

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildInfoFile, compiledEntry, gatewayNodeFlags, sourceRoots } from '../../bin/launcher.js';
+import { buildInfoFile, compiledEntry, gatewayEnvironment, gatewayNodeFlags, sourceRoots } from '../../bin/launcher.js';
 import { build } from '../../scripts/build.ts';
 import { readAcknowledgement } from '../../src/hl7/read-ack.ts';
 import { MllpClient } from '../../src/transports/mllp/client.ts';
@@ -31,8 +31,8 @@ describe('the compiled gateway (npm run build)', () => {
     rmSync(outDir, { recursive: true, force: true });
   }, 60_000);
 
-  it('takes a PCD-01 message over MLLP, publishes its Observations with their LOINC codes, and serves the dashboard page (GET /), run with the node flags of the image', async () => {
-    gateway = await createChildGateway({ brokers: kafkaBrokers(), name: 'compiled', entry: join(outDir, 'src', 'cli', 'main.js'), nodeFlags: gatewayNodeFlags });
+  it('takes a PCD-01 message over MLLP, publishes its Observations with their LOINC codes, and serves the dashboard page (GET /), run with the node flags and environment of the image', async () => {
+    gateway = await createChildGateway({ brokers: kafkaBrokers(), name: 'compiled', entry: join(outDir, 'src', 'cli', 'main.js'), nodeFlags: gatewayNodeFlags, env: gatewayEnvironment });
     await gateway.start();
     const client = new MllpClient();
     try {
@@ -59,6 +59,12 @@ describe('gatewayNodeFlags (bin/launcher.js): the node flags of the image', () =
     const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'))?.[1];
     expect(entrypoint, 'the Dockerfile has an exec-form ENTRYPOINT').toBeDefined();
     expect(JSON.parse(entrypoint ?? '[]')).toEqual(['node', ...gatewayNodeFlags, 'bin/vitalbridge.js']);
+  });
+
+  it('with gatewayEnvironment, the environment the Dockerfile sets (ENV lines)', () => {
+    const dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
+    const set = Object.fromEntries([...dockerfile.matchAll(/^ENV (\w+)=(\S+)$/gm)].map((match) => [match[1], match[2]]));
+    expect(set).toMatchObject(gatewayEnvironment);
   });
 });
 
