@@ -28,7 +28,8 @@ function watch(transport: ByteStreamTransport) {
   transport.on('close', ({ reason }) => (events.push(`close:${reason}`), check()));
   transport.on('error', (error) => (events.push(`error:${error.code}`), check()));
   transport.on('data', (chunk) => ((received = Buffer.concat([received, chunk])), check()));
-  const until = (test: () => boolean, what: string, timeoutMs = 5_000) =>
+  // Generous: in the full suite on a loaded 2-core machine, noticing an unplugged pty once took over 5 s.
+  const until = (test: () => boolean, what: string, timeoutMs = 15_000) =>
     test()
       ? Promise.resolve()
       : new Promise<void>((resolve, reject) => {
@@ -92,7 +93,7 @@ describe('serial transport over a real socat pty pair', () => {
     expect(seen.events.at(-1)).toBe('close:transport closed');
     device.close();
     await pair.stop();
-  });
+  }, 60_000);
 });
 
 function listen(port = 0): Promise<{ server: Server; port: number; sockets: Socket[] }> {
