@@ -12,6 +12,7 @@ import { createMetrics } from '../observability/metrics.ts';
 import { createConfiguredPublisher } from '../publishing/create-publisher.ts';
 import { gatewayConfigSchema } from '../../schemas/config.ts';
 import { crashingAdapter, crashingAdapterModule, crashMarker, hangMarker } from '../../test/support/crashing-adapter.ts';
+import { waitFor } from '../../test/support/fault-scenario.ts';
 import { kafkaBrokers, readAll } from '../../test/support/kafka.ts';
 import { pcd01Message } from '../../test/support/messages.ts';
 import { gatewayTopicNames } from '../../test/support/topics.ts';
@@ -35,14 +36,12 @@ function workersOf(options: { threads: number; adapter: { name: string; module?:
   return workers;
 }
 
-/** Runs messages until one comes back ok (a restarting worker answers pipeline_worker_failed meanwhile). */
-async function firstOk(workers: PipelineWorkers, message: string, deadlineMs = 20_000): Promise<PipelineOutcome> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
+/** Runs the message until it comes back ok (a restarting worker answers pipeline_worker_failed meanwhile). */
+function firstOk(workers: PipelineWorkers, message: string): Promise<PipelineOutcome> {
+  return waitFor('a restarted worker to handle a message', async () => {
     const outcome = await workers.run(Buffer.from(message), context);
-    if (outcome.ok || Date.now() > deadline) return outcome;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+    return outcome.ok ? outcome : undefined;
+  }, 20_000, 50);
 }
 
 afterEach(async () => {
@@ -151,16 +150,12 @@ describe('pipeline workers', () => {
       expect(crashed?.errors[0]).toMatchObject({ hl7Code: '207', applicationCode: 'pipeline_worker_failed' });
       expect(await metrics.registry.getSingleMetricAsString('vitalbridge_errors_total')).toContain('code="pipeline_worker_failed"} 1');
 
-      const untilAccepted = async (controlId: string) => {
-        const deadline = Date.now() + 20_000;
-        let code: string | undefined;
-        while (code !== 'CA' && Date.now() < deadline) {
-          // Answers come at once while no worker runs: give the restart timer its turn.
-          if (code !== undefined) await new Promise((resolve) => setTimeout(resolve, 50));
-          code = readAcknowledgement((await processor.onMessage(Buffer.from(pcd01Message({ controlId })), connection)) ?? '')?.code;
-        }
-        return code;
-      };
+      // Answers come at once while no worker runs: waitFor's pause gives the restart timer its turn.
+      const untilAccepted = (controlId: string) =>
+        waitFor(`CA for ${controlId} from a restarted worker`, async () => {
+          const code = readAcknowledgement((await processor.onMessage(Buffer.from(pcd01Message({ controlId })), connection)) ?? '')?.code;
+          return code === 'CA' ? code : undefined;
+        }, 20_000, 50);
       expect(await untilAccepted('AFTER-CRASH')).toBe('CA');
 
       // A message the worker never finishes: dead-lettered with its raw bytes and answered CE, not CR (resending would stop the next worker too).
