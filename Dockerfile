@@ -28,6 +28,6 @@ USER node
 EXPOSE 2575 8080
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.HTTP_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-# The node flags are gatewayNodeFlags in bin/launcher.js (a test keeps the two the same).
-ENTRYPOINT ["node", "--max-semi-space-size=8", "bin/vitalbridge.js"]
+# The node flags are gatewayNodeFlags in bin/launcher.js, as in `npm start` (a test keeps the three the same).
+ENTRYPOINT ["node", "--max-semi-space-size=8", "--heap-growing-percent=100", "bin/vitalbridge.js"]
 CMD ["start"]

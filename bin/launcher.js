@@ -9,13 +9,17 @@ import { join } from 'node:path';
 /** The folders compiled into dist/ (tsconfig.build.json includes the same). */
 export const sourceRoots = ['src', 'adapters', 'schemas'];
 /**
- * Node flags the gateway runs with in production (the image's ENTRYPOINT; the bench starts it the same
- * way). A young generation of 8 MB semi-spaces instead of V8's 16: the gateway's live heap is small
- * (~36 MB at 1,000 connections) and the larger semi-spaces only held garbage, so the peak RSS at
- * 1,000 connections × 1 msg/s fell from 272-336 MB to 248-252 MB for the same CPU (README
- * "Performance"). They must be given to node itself: V8 sizes the heap before any script runs.
+ * Node flags the gateway runs with in production (the image's ENTRYPOINT and `npm start`; the bench starts
+ * it the same way). They must be given to node itself: V8 sizes the heap before any script runs, and
+ * NODE_OPTIONS does not take the second. The gateway's live heap is small (~37 MB at 1,000 connections)
+ * and what it allocates dies young, so (README "Performance"):
+ * - semi-spaces of 8 MB instead of V8's 16: the larger ones only held garbage; the peak RSS at
+ *   1,000 connections × 1 msg/s fell from 272-336 MB to 248-252 MB for the same CPU;
+ * - the old generation may grow to twice what was live after a full GC instead of V8's up to four times:
+ *   the heap at that load held ~115 MB for ~37 MB of live objects; the peak RSS fell from 275-283 MB to
+ *   200-203 MB for the same CPU at that load (within 0-20% at saturation).
  */
-export const gatewayNodeFlags = ['--max-semi-space-size=8'];
+export const gatewayNodeFlags = ['--max-semi-space-size=8', '--heap-growing-percent=100'];
 /**
  * Environment the gateway runs with in production (the image's ENV; the bench starts it the same way).
  * glibc gives each thread that allocates a malloc arena of its own; with the pipeline worker thread

@@ -61,6 +61,12 @@ describe('gatewayNodeFlags (bin/launcher.js): the node flags of the image', () =
     expect(JSON.parse(entrypoint ?? '[]')).toEqual(['node', ...gatewayNodeFlags, 'bin/vitalbridge.js']);
   });
 
+  it('are the flags and environment `npm start` gives node', () => {
+    const scripts = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    const environment = Object.entries(gatewayEnvironment).map(([name, value]) => `${name}=${value}`);
+    expect(scripts.start).toBe([...environment, 'node', ...gatewayNodeFlags, 'bin/vitalbridge.js', 'start'].join(' '));
+  });
+
   it('with gatewayEnvironment, the environment the Dockerfile sets (ENV lines)', () => {
     const dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
     const set = Object.fromEntries([...dockerfile.matchAll(/^ENV (\w+)=(\S+)$/gm)].map((match) => [match[1], match[2]]));
