@@ -15,7 +15,7 @@ import { startLocalKafka, type LocalKafka } from '../src/kafka-local/local-kafka
 import { ensureCompiledGateway, startGatewayProcess } from './lib/gateway-process.ts';
 import { closedLoop, openConnections, openLoop, percentiles } from './lib/mllp-load.ts';
 import { OBX_PER_MESSAGE } from './lib/pcd-message.ts';
-import { cpuSeconds, memoryMb, rssSampler } from './lib/proc-stats.ts';
+import { cpuSeconds, memoryMb, rssSampler, stealWindow } from './lib/proc-stats.ts';
 
 const variantsSchema = z.array(
   z.object({
@@ -78,11 +78,17 @@ for (let repeat = 0; repeat < repeats; repeat += 1) {
       let c1 = 0;
       let t1 = 0;
       let memory: Promise<Record<string, number>> | undefined;
+      const steal = stealWindow();
       const hooks = {
-        onWindowStart: () => ((c0 = cpuSeconds(gw.pid)), (t0 = performance.now())),
+        onWindowStart: () => {
+          c0 = cpuSeconds(gw.pid);
+          t0 = performance.now();
+          steal.start();
+        },
         onWindowEnd: () => {
           c1 = cpuSeconds(gw.pid);
           t1 = performance.now();
+          steal.end();
           // Still under load: where the memory is (heap, buffers) from the gateway's own metrics.
           memory = memoryBreakdown(gw.httpPort);
         },
@@ -109,6 +115,7 @@ for (let repeat = 0; repeat < repeats; repeat += 1) {
           cpuSecondsPer1000Obs: r((cpu / Math.max(1, observations)) * 1000, 4),
           idleRssMb,
           peakRssMb,
+          hostStealPercent: steal.percent(),
           failures: result.failures,
           failureCodes: result.failureCodes,
           memoryAtWindowEndMb: await memory,

@@ -18,7 +18,7 @@ import { ensureCompiledGateway, startGatewayProcess, type GatewayProcess } from 
 import { closedLoop, openConnections, openLoop, percentiles, type LoadConnection, type LoadResult } from './lib/mllp-load.ts';
 import { OBX_PER_MESSAGE } from './lib/pcd-message.ts';
 import { runPipeline, type PipelineReport } from './lib/pipeline.ts';
-import { cpuWindow, memoryMb, rssSampler } from './lib/proc-stats.ts';
+import { cpuWindow, memoryMb, rssSampler, stealWindow } from './lib/proc-stats.ts';
 import { runProducerPerformance, type ProducerPerfResult } from './lib/producer-perf.ts';
 import { createPlatformaticPublisher } from '../src/publishing/platformatic-publisher.ts';
 import { runPublisherBench, type PublisherBenchRow } from './lib/publisher-bench.ts';
@@ -67,26 +67,35 @@ interface SaturationRow {
   gatewayCores: number;
   gatewayCpuSecondsPer1000Observations: number;
   gatewayPeakRssMb: number;
+  /** The share of the machine's CPU time the host took away during the window (/proc/stat steal). */
+  hostStealPercent: number;
   failures: number;
   failureCodes: Record<string, number>;
 }
-const saturation: SaturationRow[] = [];
-let gw: GatewayProcess = await startGatewayProcess({ brokers, name: 'saturation', maxConnections: 1100 });
-log(`gateway pid ${gw.pid} on MLLP ${gw.mllpPort}`);
-for (const connections of saturationSteps) {
-  log(`saturation: ${connections} connection(s), ${seconds} s`);
-  const conns = await openConnections(gw.mllpPort, connections);
-  const obsBefore = await gw.offsets(gw.topics.observation);
-  const sampler = rssSampler(gw.pid);
-  const cpu = cpuWindow(gw.pid);
-  const result: LoadResult = await closedLoop(conns, { warmupMs, measureMs: seconds * 1000 }, { onWindowStart: cpu.start, onWindowEnd: cpu.end });
+/** One closed-loop window of `connections` senders against the gateway, as a saturation row. */
+async function saturate(gateway: GatewayProcess, connections: number): Promise<SaturationRow> {
+  const conns = await openConnections(gateway.mllpPort, connections);
+  const obsBefore = await gateway.offsets(gateway.topics.observation);
+  const sampler = rssSampler(gateway.pid);
+  const cpu = cpuWindow(gateway.pid);
+  const steal = stealWindow();
+  const result: LoadResult = await closedLoop(conns, { warmupMs, measureMs: seconds * 1000 }, {
+    onWindowStart: () => {
+      cpu.start();
+      steal.start();
+    },
+    onWindowEnd: () => {
+      cpu.end();
+      steal.end();
+    },
+  });
   const peakRss = sampler.stop();
   closeAll(conns);
   // Everything sent was ACKed (closed loop waits), so every record is in Kafka now.
-  const obsInKafka = (await gw.offsets(gw.topics.observation)) - obsBefore;
+  const obsInKafka = (await gateway.offsets(gateway.topics.observation)) - obsBefore;
   const m = cpu.result();
   const observations = result.accepted * obsPerMessage;
-  saturation.push({
+  return {
     connections,
     messagesPerSecond: round(result.accepted / m.wallSeconds),
     observationsPerSecond: round(observations / m.wallSeconds),
@@ -96,9 +105,18 @@ for (const connections of saturationSteps) {
     gatewayCores: round(m.cpuSeconds / m.wallSeconds, 2),
     gatewayCpuSecondsPer1000Observations: round((m.cpuSeconds / Math.max(1, observations)) * 1000, 3),
     gatewayPeakRssMb: round(peakRss),
+    hostStealPercent: steal.percent(),
     failures: result.failures,
     failureCodes: result.failureCodes,
-  });
+  };
+}
+
+const saturation: SaturationRow[] = [];
+let gw: GatewayProcess = await startGatewayProcess({ brokers, name: 'saturation', maxConnections: 1100 });
+log(`gateway pid ${gw.pid} on MLLP ${gw.mllpPort}`);
+for (const connections of saturationSteps) {
+  log(`saturation: ${connections} connection(s), ${seconds} s`);
+  saturation.push(await saturate(gw, connections));
   log(`  ${JSON.stringify(saturation.at(-1))}`);
   await new Promise((r) => setTimeout(r, 500));
 }
@@ -243,15 +261,33 @@ const bestObsRecords = best.observationRecordsInKafka;
 const perfRecords = Math.min(2_000_000, Math.max(quick ? 20_000 : 100_000, bestObsRecords));
 log(`ProducerPerformance: ${perfRecords} records of ${pipeline.observationRecordBytes} bytes, acks=all`);
 // Its own spread between runs (24k-31k records/s on this machine in one day) exceeded the gap to
-// the target, so the ceiling is the median of several runs, each shown.
+// the target, and the host's share of the machine changes within minutes, so each ProducerPerformance
+// run is paired with the gateway at the best saturation step right after it, on the same broker: the
+// ratio is the median of the pairs' ratios, each pair shown with the host's steal in its windows.
 const ceilingRunCount = quick ? 1 : 3;
 const ceilingRuns: ProducerPerfResult[] = [];
+interface CeilingPair {
+  ceilingRecordsPerSecond: number;
+  ceilingHostStealPercent: number;
+  gateway: SaturationRow;
+  ratio: number;
+}
+const ceilingPairs: CeilingPair[] = [];
 let ceiling: ProducerPerfResult | { error: string };
 try {
+  gw = await startGatewayProcess({ brokers, name: 'ceiling-pairs', maxConnections: 1100 });
   for (let run = 1; run <= ceilingRunCount; run += 1) {
-    ceilingRuns.push(await runProducerPerformance({ brokers, records: perfRecords, recordBytes: pipeline.observationRecordBytes }));
-    log(`  run ${run}/${ceilingRunCount}: ${ceilingRuns.at(-1)?.summaryLine}`);
+    const steal = stealWindow();
+    const perf = await runProducerPerformance({ brokers, records: perfRecords, recordBytes: pipeline.observationRecordBytes });
+    steal.end();
+    ceilingRuns.push(perf);
+    log(`  run ${run}/${ceilingRunCount}: ${perf.summaryLine} (host steal ${steal.percent()}%)`);
+    const gateway = await saturate(gw, best.connections);
+    const pair = { ceilingRecordsPerSecond: round(perf.recordsPerSecond), ceilingHostStealPercent: steal.percent(), gateway, ratio: round(gateway.observationsPerSecond / perf.recordsPerSecond, 3) };
+    ceilingPairs.push(pair);
+    log(`  then the gateway at ${best.connections} connections: ${gateway.observationsPerSecond} observations/s (host steal ${gateway.hostStealPercent}%): ratio ${pair.ratio}`);
   }
+  await gw.stop();
   const byRate = [...ceilingRuns].sort((a, b) => a.recordsPerSecond - b.recordsPerSecond);
   ceiling = byRate[Math.floor((byRate.length - 1) / 2)] as ProducerPerfResult;
 } catch (error) {
@@ -275,6 +311,8 @@ await localKafka?.stop();
 // ---------------------------------------------------------------- report
 const gatewayObsRecordsPerSecond = best.observationsPerSecond;
 const ratio = 'recordsPerSecond' in ceiling ? round(gatewayObsRecordsPerSecond / ceiling.recordsPerSecond, 3) : null;
+const pairRatios = ceilingPairs.map((pair) => pair.ratio).sort((a, b) => a - b);
+const pairedRatio = pairRatios.length === 0 ? null : (pairRatios[Math.floor((pairRatios.length - 1) / 2)] as number);
 const command = `${quick ? 'BENCH_QUICK=1 ' : ''}${process.env.KAFKA_BROKERS ? 'KAFKA_BROKERS=… ' : ''}npm run bench`;
 let javaVersion = '';
 try {
@@ -301,7 +339,10 @@ const report = {
   publisherAlone: publisherRows,
   ceiling,
   ceilingRuns: ceilingRuns.map((run) => round(run.recordsPerSecond)),
+  ceilingPairs,
   gatewayToCeilingRatio: ratio,
+  /** The median of ceilingPairs' ratios: each ProducerPerformance run against the gateway right after it. */
+  gatewayToCeilingPairedRatio: pairedRatio,
   brokerLatencyAtLatencyTestLoad: brokerLatency,
 };
 
@@ -314,11 +355,12 @@ lines.push(`Load generator, gateway (child process running the ${gatewayCode}, m
 lines.push('');
 lines.push(`## MLLP saturation (closed loop, ${seconds} s each)`);
 lines.push('');
-lines.push('| connections | messages/s | observations/s | ACK p50 ms | ACK p99 ms | gateway cores | gateway CPU s / 1000 obs | gateway peak RSS MB | Observation records in Kafka (expected) | failures |');
-lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+lines.push('| connections | messages/s | observations/s | ACK p50 ms | ACK p99 ms | gateway cores | gateway CPU s / 1000 obs | gateway peak RSS MB | Observation records in Kafka (expected) | failures | host steal % |');
+lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const s of saturation) {
-  lines.push(`| ${s.connections} | ${f(s.messagesPerSecond)} | ${f(s.observationsPerSecond)} | ${s.ackMs.p50} | ${s.ackMs.p99} | ${s.gatewayCores} | ${s.gatewayCpuSecondsPer1000Observations} | ${s.gatewayPeakRssMb} | ${f(s.observationRecordsInKafka)} (${f(s.observationRecordsExpected)}) | ${s.failures} |`);
+  lines.push(`| ${s.connections} | ${f(s.messagesPerSecond)} | ${f(s.observationsPerSecond)} | ${s.ackMs.p50} | ${s.ackMs.p99} | ${s.gatewayCores} | ${s.gatewayCpuSecondsPer1000Observations} | ${s.gatewayPeakRssMb} | ${f(s.observationRecordsInKafka)} (${f(s.observationRecordsExpected)}) | ${s.failures} | ${s.hostStealPercent} |`);
 }
+lines.push('', 'Host steal: the share of this machine\'s CPU time the host gave to others during the window (/proc/stat); above a few percent the row understates the gateway.');
 lines.push('');
 lines.push(`## ACK latency at ~50% of saturation (open loop, ${latency.connections} connections, ${seconds} s)`);
 lines.push('');
@@ -378,6 +420,12 @@ if ('recordsPerSecond' in ceiling) {
   lines.push('| records | record bytes | records/s | MB/s | avg latency ms | p50 ms | p99 ms | gateway Observation records/s (best saturation) | gateway / ceiling |');
   lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   lines.push(`| ${f(ceiling.records)} | ${ceiling.recordBytes} | ${f(round(ceiling.recordsPerSecond))} | ${ceiling.mbPerSecond} | ${ceiling.avgLatencyMs} | ${ceiling.p50Ms} | ${ceiling.p99Ms} | ${f(gatewayObsRecordsPerSecond)} (${best.connections} conn.) | ${ratio} |`);
+  lines.push('', `Paired: each ProducerPerformance run, then right after it the gateway at ${best.connections} connections (closed loop, ${seconds} s, its own gateway process); **gateway / ceiling, the median of the pairs: ${pairedRatio}**.`, '');
+  lines.push('| pair | ProducerPerformance records/s | host steal % | gateway Observation records/s | gateway cores | host steal % | gateway / ceiling |');
+  lines.push('|---:|---:|---:|---:|---:|---:|---:|');
+  ceilingPairs.forEach((pair, index) => {
+    lines.push(`| ${index + 1} | ${f(pair.ceilingRecordsPerSecond)} | ${pair.ceilingHostStealPercent} | ${f(pair.gateway.observationsPerSecond)} | ${pair.gateway.gatewayCores} | ${pair.gateway.hostStealPercent} | ${pair.ratio} |`);
+  });
 } else {
   lines.push(`ProducerPerformance failed: ${ceiling.error.split('\n')[0]}`);
 }

@@ -75,3 +75,29 @@ export function cpuWindow(pid: number): { start(): void; end(): void; result(): 
     result: () => ({ cpuSeconds: c1 - c0, wallSeconds: (t1 - t0) / 1000 }),
   };
 }
+
+/** The machine's CPU time counters (/proc/stat, all CPUs): steal is time the hypervisor gave to others. */
+function machineTicks(): { steal: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  // cpu user nice system idle iowait irq softirq steal guest guest_nice (guest time is inside user).
+  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  return { steal: ticks[7] ?? 0, total: ticks.reduce((sum, value) => sum + value, 0) };
+}
+
+/**
+ * The share of this machine's CPU time the host took away (steal) between start() and end(), in
+ * percent. On a shared host it says how far a window's figures were squeezed by someone else.
+ */
+export function stealWindow(): { start(): void; end(): void; percent(): number } {
+  let first = machineTicks();
+  let last = first;
+  return {
+    start() {
+      first = machineTicks();
+    },
+    end() {
+      last = machineTicks();
+    },
+    percent: () => Number(((100 * (last.steal - first.steal)) / Math.max(1, last.total - first.total)).toFixed(1)),
+  };
+}
