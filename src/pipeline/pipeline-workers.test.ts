@@ -12,7 +12,7 @@ import { createMetrics } from '../observability/metrics.ts';
 import { createConfiguredPublisher } from '../publishing/create-publisher.ts';
 import { gatewayConfigSchema } from '../../schemas/config.ts';
 import { crashingAdapter, crashingAdapterModule, crashMarker, hangMarker } from '../../test/support/crashing-adapter.ts';
-import { waitFor } from '../../test/support/fault-scenario.ts';
+import { waitFor } from '../../test/support/wait-for.ts';
 import { kafkaBrokers, readAll } from '../../test/support/kafka.ts';
 import { pcd01Message } from '../../test/support/messages.ts';
 import { gatewayTopicNames } from '../../test/support/topics.ts';

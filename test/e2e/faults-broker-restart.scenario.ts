@@ -13,13 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalKafka, type LocalKafka } from '../../src/kafka-local/local-kafka.ts';
 import { AckedLedger, positiveAckCodes } from '../support/acked-ledger.ts';
 import { createChildGateway, type ChildGateway } from '../support/child-gateway.ts';
+import { waitFor } from '../support/wait-for.ts';
 import {
   deliveryConfig,
   expectNothingAcknowledgedLost,
   finalCheck,
   spoolPending,
   startSerialRig,
-  waitFor,
   waitForSerialData,
   waitUntilDelivered,
   type AckMode,

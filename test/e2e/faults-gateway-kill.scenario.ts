@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AckedLedger } from '../support/acked-ledger.ts';
 import { createChildGateway, type ChildGateway } from '../support/child-gateway.ts';
-import { deliveryConfig, finalCheck, startSerialRig, waitFor, waitUntilDelivered, type AckMode, type SerialRig } from '../support/fault-scenario.ts';
+import { deliveryConfig, finalCheck, startSerialRig, waitUntilDelivered, type AckMode, type SerialRig } from '../support/fault-scenario.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { kafkaBrokers } from '../support/kafka.ts';
 import { startMllpStream } from '../support/mllp-stream.ts';
 

@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalKafka, type LocalKafka } from '../../src/kafka-local/local-kafka.ts';
 import { AckedLedger, summarize } from '../support/acked-ledger.ts';
 import { createChildGateway, type ChildGateway } from '../support/child-gateway.ts';
-import { expectNothingAcknowledgedLost, finalCheck, startSerialRig, waitFor, waitForSerialData, type SerialRig } from '../support/fault-scenario.ts';
+import { expectNothingAcknowledgedLost, finalCheck, startSerialRig, waitForSerialData, type SerialRig } from '../support/fault-scenario.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { startMllpStream } from '../support/mllp-stream.ts';
 
 const PUBLISH_TIMEOUT_MS = 8_000;

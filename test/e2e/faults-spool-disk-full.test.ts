@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AckedLedger, positiveAckCodes } from '../support/acked-ledger.ts';
 import { assertMountNamespaceAvailable, createChildGateway, type ChildGateway } from '../support/child-gateway.ts';
-import { expectNothingAcknowledgedLost, finalCheck, startSerialRig, waitFor, waitUntilDelivered, waitForSerialData, type SerialRig } from '../support/fault-scenario.ts';
+import { expectNothingAcknowledgedLost, finalCheck, startSerialRig, waitUntilDelivered, waitForSerialData, type SerialRig } from '../support/fault-scenario.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { kafkaBrokers } from '../support/kafka.ts';
 import { startMllpStream } from '../support/mllp-stream.ts';
 

@@ -25,6 +25,7 @@ import { assertValidFhirR4 } from '../support/fhir-validator.ts';
 import { startTestFhirServer, type TestFhirServer } from '../support/fhir-server.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
 import { kafkaBrokers, readAll, uniqueTopicPrefix } from '../support/kafka.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 type Json = Record<string, unknown>;
 
@@ -65,16 +66,6 @@ function startSink(groupId: string, overrides: { attempts?: number; pauseMs?: nu
     retry: { attempts: overrides.attempts ?? 3, initialDelayMs: 50, maxDelayMs: 200, pauseMs: overrides.pauseMs ?? 500 },
     log,
   });
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** The server's copy without what the server adds (meta.versionId, meta.lastUpdated). */

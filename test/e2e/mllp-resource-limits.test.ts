@@ -16,6 +16,7 @@ import { encodeMllpFrame } from '../../src/transports/mllp/framer.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
 import { kafkaBrokers } from '../support/kafka.ts';
 import { pcd01Message } from '../support/messages.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const limits = {
   maxFrameBytes: 64 * 1024,
@@ -70,14 +71,6 @@ async function openMany(count: number): Promise<net.Socket[]> {
 }
 
 const closed = (socket: net.Socket): Promise<void> => new Promise((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve())));
-
-async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await sleep(50);
-  }
-}
 
 async function gauge(name: 'openConnections' | 'mllpBufferedBytes'): Promise<number> {
   const metric = await gw.gateway.metrics[name].get();

@@ -18,6 +18,7 @@ import { startTestGateway, type TestGateway } from '../support/gateway-harness.t
 import { kafkaBrokers, readAll } from '../support/kafka.ts';
 import { pcd01Message } from '../support/messages.ts';
 import { startPtyPair, type PtyPair } from '../support/socat.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 /** Distinctive enough that a hit can only be a leak of what the test sent. */
 const patient = {
@@ -78,11 +79,12 @@ async function send(text: string) {
   return ack;
 }
 
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms; last log lines:\n${gw.logLines.slice(-8).join('')}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+/** waitFor, with the last log lines in its error. */
+async function waitForLogged(what: string, condition: () => boolean): Promise<void> {
+  try {
+    await waitFor(what, condition, 20_000, 100);
+  } catch (error) {
+    throw new Error(`${error instanceof Error ? error.message : String(error)}; last log lines:\n${gw.logLines.slice(-8).join('')}`, { cause: error });
   }
 }
 
@@ -125,7 +127,7 @@ describe('patient data never appears in the log', () => {
   });
 
   it('serial device with a patient binding: good, malformed and garbage lines', async () => {
-    await waitFor('the serial device connecting', () => logged('device_connected'));
+    await waitForLogged('the serial device connecting', () => logged('device_connected'));
     const lines = [
       '12/01/05 11:56:29 SN=0123456789 SPO2=098% BPM=072 PI=02.00% SPCO=--.-% SPMET=--.-% DESAT=-- PIDELTA=+-- PVI=--- ALARM=0000 EXC=000000',
       // Framed as a record line, but a bit field holds the patient identifier: a dead letter.
@@ -140,7 +142,7 @@ describe('patient data never appears in the log', () => {
       where: (record) => record.key === 'serial:0123456789' && JSON.parse(record.value).subject?.identifier?.value === patient.serialId,
     });
     expect(observations.length).toBeGreaterThanOrEqual(1);
-    await waitFor('both bad lines being reported', () => gw.logLines.filter((line) => /"event":"device_(frame_dead_lettered|bytes_discarded)"/.test(line)).length >= 2);
+    await waitForLogged('both bad lines being reported', () => gw.logLines.filter((line) => /"event":"device_(frame_dead_lettered|bytes_discarded)"/.test(line)).length >= 2);
   }, 60_000);
 
   it('no log line holds any identifier or name sent, nor the serial binding', () => {

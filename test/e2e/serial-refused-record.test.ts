@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/transports/free-port.ts';
-import { waitFor } from '../support/delivery-check.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
 import { createTopicWithMaxMessageBytes, kafkaBrokers, readAll, type KafkaRecord } from '../support/kafka.ts';
 import { testLineAdapter } from '../support/test-line-adapter.ts';
@@ -117,8 +117,7 @@ describe('delivery.ack: kafka, a serial device whose records Kafka refuses for g
     expect(raws).toEqual(Array.from({ length: firstFrames + laterFrames }, (_, index) => frameOf(index)));
 
     // Nothing waits or was dropped; none of the Observations reached Kafka (the broker refused them).
-    const drained = await waitFor(() => gw.gateway.deviceStates().find((state) => state.deviceId === deviceId)?.pendingMessages === 0, 20_000);
-    expect(drained, 'the device queue is empty').toBe(true);
+    await waitFor('the device queue to be empty', () => gw.gateway.deviceStates().find((state) => state.deviceId === deviceId)?.pendingMessages === 0, 20_000);
     expect(gw.logLines.filter((line) => line.includes('device_queue_overflow'))).toEqual([]);
     expect(await readAll(gw.brokers, topics.observation, { expected: 1, timeoutMs: 2_000 })).toEqual([]);
 
@@ -153,13 +152,13 @@ describe('delivery.ack: kafka, a serial device whose dead letters and events Kaf
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     // Each frame: its Observations refused, then its dead letter refused and dropped, never retried.
-    const settled = await waitFor(
+    await waitFor(
+      'every frame dropped after its dead letter was refused, and the queue empty',
       () =>
         refusedLines().filter((entry) => entry.kind === 'dead-letter').length === frames &&
         gw.gateway.deviceStates().find((state) => state.deviceId === deviceId)?.pendingMessages === 0,
       30_000,
     );
-    expect(settled, 'every frame dropped after its dead letter was refused, and the queue empty').toBe(true);
 
     const lines = refusedLines();
     // The device.connected event was refused and dropped the same way.

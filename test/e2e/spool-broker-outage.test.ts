@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAcknowledgement } from '../../src/hl7/read-ack.ts';
 import { startLocalKafka, type LocalKafka } from '../../src/kafka-local/local-kafka.ts';
 import { MllpClient } from '../../src/transports/mllp/client.ts';
-import { observationTime, readDelivered, waitFor } from '../support/delivery-check.ts';
+import { observationTime, readDelivered } from '../support/delivery-check.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
 import { pcd01Message } from '../support/messages.ts';
 import { readAll } from '../support/kafka.ts';
@@ -82,8 +83,7 @@ describe('delivery.ack: spool through a Kafka outage', () => {
 
     await broker.restart();
     for (let index = 0; index < 5; index += 1) await send(`SPOOL-AFTER-${index}`);
-    const drained = await waitFor(async () => (await ready()).body.spool?.pendingRecords === 0, 60_000);
-    expect(drained, 'the spool drains to Kafka once the broker is back').toBe(true);
+    await waitFor('the spool to drain to Kafka once the broker is back', async () => (await ready()).body.spool?.pendingRecords === 0, 60_000);
 
     const { records, report } = await readDelivered(gw.brokers, gw.topics.observation, { acknowledged, recordsPerMessage: 3, timeoutMs: 20_000 });
     // Every acknowledged message is there, in acknowledgement order (one partition: harness topics have one).
@@ -166,19 +166,18 @@ describe('delivery.ack: spool through a Kafka outage', () => {
         device.write(`V|LINE-SPOOL-1|${90 + index}|7${index}\n`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      const spooled = await waitFor(async () => {
+      await waitFor('every reading in the spool and none waiting in the device queue', async () => {
         const state = serial.gateway.deviceStates()[0];
         const body = (await (await fetch(`http://127.0.0.1:${serial.gateway.http.port}/readyz`)).json()) as ReadyBody;
         return state?.pendingMessages === 0 && (body.spool?.pendingRecords ?? 0) >= readings * 2;
       }, 20_000);
-      expect(spooled, 'every reading is in the spool and none waits in the device queue').toBe(true);
 
       await broker.restart();
-      const drained = await waitFor(
+      await waitFor(
+        'the spool to drain to Kafka',
         async () => ((await (await fetch(`http://127.0.0.1:${serial.gateway.http.port}/readyz`)).json()) as ReadyBody).spool?.pendingRecords === 0,
         60_000,
       );
-      expect(drained).toBe(true);
       // A send that timed out while the broker came back may have landed and been sent again:
       // such duplicates carry the same id and bytes (README, Delivery guarantees), so read distinct ids.
       const firstValueById = new Map<string, string>();

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAcknowledgement } from '../../src/hl7/read-ack.ts';
 import { MllpClient } from '../../src/transports/mllp/client.ts';
-import { observationTime, readDelivered, waitFor } from '../support/delivery-check.ts';
+import { observationTime, readDelivered } from '../support/delivery-check.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { kafkaBrokers, uniqueTopicPrefix } from '../support/kafka.ts';
 import { pcd01Message } from '../support/messages.ts';
 import { freePort } from '../../src/transports/free-port.ts';
@@ -58,8 +59,11 @@ async function readyz(httpPort: number): Promise<{ status: number; pendingRecord
 }
 
 async function waitReady(gateway: GatewayProcess, httpPort: number): Promise<void> {
-  const ready = await waitFor(async () => gateway.child.exitCode === null && (await readyz(httpPort)).status === 200, 60_000, 250);
-  if (!ready) throw new Error(`gateway did not become ready (exit ${gateway.child.exitCode}):\n${gateway.log().slice(-3000)}`);
+  try {
+    await waitFor('the gateway to be ready', async () => gateway.child.exitCode === null && (await readyz(httpPort)).status === 200, 60_000, 250);
+  } catch (error) {
+    throw new Error(`gateway did not become ready (exit ${gateway.child.exitCode}):\n${gateway.log().slice(-3000)}`, { cause: error });
+  }
 }
 
 /** `connections` senders, each sending its own numbered messages one after another until stopped. */
@@ -149,7 +153,7 @@ describe('delivery.ack: spool across SIGKILL of the real CLI', () => {
     const first = await startCli(config, 'first');
     await waitReady(first, httpPort);
     const senders = startSenders({ port: mllpPort, connections, prefix: 'KILL', acked, timeCounter });
-    expect(await waitFor(() => acked.length >= 40, 60_000, 20)).toBe(true);
+    await waitFor('40 messages acknowledged', () => acked.length >= 40, 60_000, 20);
     first.child.kill('SIGKILL');
     await first.exited;
     await senders.finished;
@@ -157,9 +161,9 @@ describe('delivery.ack: spool across SIGKILL of the real CLI', () => {
     const second = await startCli(config, 'second');
     await waitReady(second, httpPort);
     const after = startSenders({ port: mllpPort, connections, prefix: 'AFTER', acked, timeCounter });
-    expect(await waitFor(() => acked.filter((id) => id.startsWith('AFTER')).length >= 8, 60_000, 20)).toBe(true);
+    await waitFor('8 messages acknowledged after the restart', () => acked.filter((id) => id.startsWith('AFTER')).length >= 8, 60_000, 20);
     await after.stop();
-    expect(await waitFor(async () => (await readyz(httpPort)).pendingRecords === 0, 30_000)).toBe(true);
+    await waitFor('the spool drained to Kafka', async () => (await readyz(httpPort)).pendingRecords === 0, 30_000);
     await expectAllDelivered({ topic: `${topicPrefix}.fhir.observation`, acked, connections, label: 'spool-crash-restart' });
 
     second.child.kill('SIGTERM');
@@ -181,7 +185,7 @@ describe('delivery.ack: spool across SIGKILL of the real CLI', () => {
     // Ready although Kafka is unreachable: acknowledgements come from the spool.
     await waitReady(first, offline.httpPort);
     const senders = startSenders({ port: offline.mllpPort, connections, prefix: 'HELD', acked, timeCounter });
-    expect(await waitFor(() => acked.length >= 30, 60_000, 20)).toBe(true);
+    await waitFor('30 messages acknowledged', () => acked.length >= 30, 60_000, 20);
     const held = (await readyz(offline.httpPort)).pendingRecords ?? 0;
     expect(held).toBeGreaterThanOrEqual(30 * 3);
     first.child.kill('SIGKILL');
@@ -191,7 +195,7 @@ describe('delivery.ack: spool across SIGKILL of the real CLI', () => {
     const online = { ...offline.config, kafka: { ...offline.config.kafka, brokers: kafkaBrokers() } };
     const second = await startCli(online, 'online');
     await waitReady(second, offline.httpPort);
-    expect(await waitFor(async () => (await readyz(offline.httpPort)).pendingRecords === 0, 30_000)).toBe(true);
+    await waitFor('the spool drained to Kafka', async () => (await readyz(offline.httpPort)).pendingRecords === 0, 30_000);
     expect(second.log()).toMatch(/"event":"spool_opened"[^\n]*"pendingRecords":[1-9]/);
     await expectAllDelivered({ topic: `${topicPrefix}.fhir.observation`, acked, connections, label: 'spool-resume-after-kill' });
     second.child.kill('SIGTERM');
@@ -209,7 +213,7 @@ describe('delivery.ack: spool across SIGKILL of the real CLI', () => {
     const first = await startCli(offline.config, 'term-offline');
     await waitReady(first, offline.httpPort);
     const senders = startSenders({ port: offline.mllpPort, connections: 2, prefix: 'TERM', acked, timeCounter });
-    expect(await waitFor(() => acked.length >= 10, 60_000, 20)).toBe(true);
+    await waitFor('10 messages acknowledged', () => acked.length >= 10, 60_000, 20);
     await senders.stop();
     first.child.kill('SIGTERM');
     // shutdownGraceMs is 3 s (plus the 5 s watchdog): the process ends on its own, well within this.
@@ -222,7 +226,7 @@ describe('delivery.ack: spool across SIGKILL of the real CLI', () => {
     const online = { ...offline.config, kafka: { ...offline.config.kafka, brokers: kafkaBrokers() } };
     const second = await startCli(online, 'term-online');
     await waitReady(second, offline.httpPort);
-    expect(await waitFor(async () => (await readyz(offline.httpPort)).pendingRecords === 0, 30_000)).toBe(true);
+    await waitFor('the spool drained to Kafka', async () => (await readyz(offline.httpPort)).pendingRecords === 0, 30_000);
     await expectAllDelivered({ topic: `${topicPrefix}.fhir.observation`, acked, connections: 2, label: 'spool-sigterm-offline' });
     second.child.kill('SIGTERM');
     await second.exited;

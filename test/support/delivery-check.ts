@@ -39,16 +39,6 @@ export function deliveryReport(records: readonly KafkaRecord[]): DeliveryReport 
   return { messageOrder, duplicates, conflictingDuplicates };
 }
 
-/** Polls `probe` until it returns true or `timeoutMs` passes; returns the last result. */
-export async function waitFor(probe: () => Promise<boolean> | boolean, timeoutMs: number, intervalMs = 200): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await probe()) return true;
-    if (Date.now() >= deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
 /** An HL7 DTM one second after 2024-05-01 12:00:00 +0200 per `index`: distinct observation times give distinct resource ids. */
 export function observationTime(index: number): string {
   const minutes = Math.floor(index / 60) % 60;

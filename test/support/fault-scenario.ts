@@ -1,6 +1,6 @@
 /**
  * What the fault tests share: two serial devices from real simulator processes (one on a socat pty
- * pair, one on TCP like a terminal server), a condition poller with a deadline, and the final
+ * pair, one on TCP like a terminal server), waits on what they publish, and the final
  * check that reads the observation topic to its end and diffs it against both ledgers.
  */
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { freePort } from '../../src/transports/free-port.ts';
 import type { ChildGateway } from './child-gateway.ts';
 import { formatSerialReport, serialLedger, type SerialDeviceReport } from './serial-ledger.ts';
 import { startSimulator, type SimulatorProcess } from './simulator-process.ts';
+import { waitFor } from './wait-for.ts';
 
 /** Resources one test PCD-01 message makes on the observation topic: SpO2, pulse rate, one NIBP panel. */
 export const OBSERVATIONS_PER_MESSAGE = 3;
@@ -44,20 +45,6 @@ export async function startSerialRig(workDir: string): Promise<SerialRig> {
   };
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, intervalMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError = '';
-  for (;;) {
-    try {
-      const result = await probe();
-      if (result !== undefined && result !== false) return result;
-    } catch (error) {
-      lastError = ` (last error: ${error instanceof Error ? error.message : String(error)})`;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
 
 /** Every configured device has received data frames (the serial path is flowing). */
 export async function waitForSerialData(gateway: ChildGateway, deviceIds: readonly string[], minimumFrames: number, timeoutMs: number): Promise<void> {

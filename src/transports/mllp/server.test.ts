@@ -6,6 +6,7 @@ import { readMessageHeader } from '../../hl7/header.ts';
 import { MllpClient } from './client.ts';
 import { MllpFramer, encodeMllpFrame } from './framer.ts';
 import { createMllpServer, type MllpHandler, type MllpLogEvent, type MllpServer, type MllpServerOptions } from './server.ts';
+import { waitFor } from '../../../test/support/wait-for.ts';
 
 const echoHandler: MllpHandler = {
   onMessage: async (payload) => `ACK:${payload.toString()}`,
@@ -82,13 +83,8 @@ function closedBy(socket: net.Socket): Promise<void> {
   return new Promise((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve())));
 }
 
-async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
+/** Polls the server's state closely: these tests wait for socket events, not for Kafka. */
+const serverReaches = (condition: () => boolean) => waitFor('the server state the test expects', condition, 5_000, 10);
 
 const eventsNamed = (logs: readonly MllpLogEvent[], name: MllpLogEvent['event']) =>
   logs.filter((event) => event.event === name);
@@ -133,7 +129,7 @@ describe('MLLP server over TCP', () => {
       },
     });
     const connected = await Promise.all(Array.from({ length: 50 }, () => connectClient(port)));
-    await waitFor(() => server.connectionCount() === 50);
+    await serverReaches(() => server.connectionCount() === 50);
     const results = await Promise.all(
       connected.map(async (client, clientIndex) => {
         const replies: string[] = [];
@@ -163,7 +159,7 @@ describe('MLLP server over TCP', () => {
     expect(garbageLines).toHaveLength(2); // one per burst: the burst before "first", the one before "second"
     expect(garbageLines.every((event) => event.code === 'mllp_bytes_outside_frame')).toBe(true);
     socket.end();
-    await waitFor(() => eventsNamed(logs, 'connection_closed').length === 1);
+    await serverReaches(() => eventsNamed(logs, 'connection_closed').length === 1);
     expect(eventsNamed(logs, 'connection_closed')[0]?.garbageBytes).toBe(16 + 9 + 1);
   });
 
@@ -191,9 +187,9 @@ describe('MLLP server over TCP', () => {
     });
     server = started.server;
     const socket = await connectRaw(started.port);
-    await waitFor(() => counts.length === 1);
+    await serverReaches(() => counts.length === 1);
     socket.destroy();
-    await waitFor(() => counts.length === 2);
+    await serverReaches(() => counts.length === 2);
     expect(counts).toEqual([
       ['connection_opened', 1],
       ['connection_closed', 0],
@@ -205,7 +201,7 @@ describe('MLLP server over TCP', () => {
     const socket = await connectRaw(port);
     await closedBy(socket);
     expect(eventsNamed(logs, 'idle_timeout')).toEqual([expect.objectContaining({ code: 'mllp_idle_timeout', limit: 150 })]);
-    await waitFor(() => server.connectionCount() === 0);
+    await serverReaches(() => server.connectionCount() === 0);
   });
 
   it('does not count a slow handler as idleness', async () => {
@@ -231,14 +227,14 @@ describe('MLLP server over TCP', () => {
     const { port, logs, server } = await startServer({ maxConnections: 2 });
     const first = await connectClient(port);
     const second = await connectClient(port);
-    await waitFor(() => server.connectionCount() === 2);
+    await serverReaches(() => server.connectionCount() === 2);
     const refused = await connectRaw(port);
     await closedBy(refused);
     expect(eventsNamed(logs, 'connection_refused')).toEqual([expect.objectContaining({ limit: 2 })]);
     expect(server.connectionCount()).toBe(2);
     expect((await first.send('still', { timeoutMs: 2_000 })).toString()).toBe('ACK:still');
     await second.close();
-    await waitFor(() => server.connectionCount() === 1);
+    await serverReaches(() => server.connectionCount() === 1);
     const third = await connectClient(port);
     expect((await third.send('room again', { timeoutMs: 2_000 })).toString()).toBe('ACK:room again');
   });
@@ -270,7 +266,7 @@ describe('MLLP server over TCP', () => {
     quitter.write(Buffer.concat([encodeMllpFrame('whole'), Buffer.from([0x0b]), Buffer.from('MSH|^~\\&|half')]));
     await sleep(50);
     quitter.destroy();
-    await waitFor(() => eventsNamed(logs, 'connection_closed').length === 1);
+    await serverReaches(() => eventsNamed(logs, 'connection_closed').length === 1);
     expect(eventsNamed(logs, 'connection_closed')[0]).toMatchObject({ frames: 1, unfinishedFrameBytes: 13 });
     const client = await connectClient(port);
     expect((await client.send('next', { timeoutMs: 2_000 })).toString()).toBe('ACK:next');
@@ -361,7 +357,7 @@ describe('MLLP server over TCP', () => {
     socket.write(Buffer.concat([encodeMllpFrame(secret), encodeMllpFrame(secret.repeat(20))]));
     await replies;
     socket.destroy();
-    await waitFor(() => eventsNamed(logs, 'connection_closed').length === 1);
+    await serverReaches(() => eventsNamed(logs, 'connection_closed').length === 1);
     expect(JSON.stringify(logs)).not.toMatch(/SECRET|DOE/);
   });
 
@@ -390,7 +386,7 @@ describe('MLLP server over TCP', () => {
       expect(written).toBeGreaterThan(2); // it did trickle, and was closed for it
       expect(eventsNamed(logs, 'frame_timeout')).toEqual([expect.objectContaining({ code: 'mllp_frame_timeout', limit: 400 })]);
       expect(eventsNamed(logs, 'idle_timeout')).toHaveLength(0);
-      await waitFor(() => server.connectionCount() === 0 && server.bufferedBytes() === 0);
+      await serverReaches(() => server.connectionCount() === 0 && server.bufferedBytes() === 0);
       const client = await connectClient(port);
       expect((await client.send('after', { timeoutMs: 2_000 })).toString()).toBe('ACK:after');
     });
@@ -441,7 +437,7 @@ describe('MLLP server over TCP', () => {
       const medium = await connectRaw(port);
       small.write(unfinished(2_000));
       medium.write(unfinished(3_000));
-      await waitFor(() => server.bufferedBytes() === 5_000);
+      await serverReaches(() => server.bufferedBytes() === 5_000);
       const hog = await connectRaw(port);
       hog.write(unfinished(3_900)); // 8,900 > 8,192: the hog holds most
       await closedBy(hog);
@@ -452,7 +448,7 @@ describe('MLLP server over TCP', () => {
       const replies = readReplies(small, 1);
       small.write(Buffer.from([0x1c, 0x0d]));
       expect(await replies).toEqual([`ACK:${'A'.repeat(2_000)}`]);
-      await waitFor(() => server.bufferedBytes() === 3_000);
+      await serverReaches(() => server.bufferedBytes() === 3_000);
     });
 
     it('refuses maxBufferedBytes below maxFrameBytes', () => {
