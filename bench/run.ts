@@ -265,6 +265,10 @@ log(`ProducerPerformance: ${perfRecords} records of ${pipeline.observationRecord
 // run is paired with the gateway at the best saturation step right after it, on the same broker: the
 // ratio is the median of the pairs' ratios, each pair shown with the host's steal in its windows.
 const ceilingRunCount = quick ? 1 : 3;
+/** The middle item by `value` (the lower middle of an even count); undefined for none. */
+function median<T>(items: readonly T[], value: (item: T) => number): T | undefined {
+  return [...items].sort((a, b) => value(a) - value(b))[Math.floor((items.length - 1) / 2)];
+}
 /**
  * Before each window of a pair: the half a gigabyte the previous one wrote to the broker's log is
  * written back by the kernel ~30 s later (dirty page expiry), which would land in the next window.
@@ -284,27 +288,29 @@ const ceilingPairs: CeilingPair[] = [];
 let ceiling: ProducerPerfResult | { error: string };
 try {
   gw = await startGatewayProcess({ brokers, name: 'ceiling-pairs', maxConnections: 1100 });
-  // A fresh process is slower in its first window (the first pair came out lowest in every run);
-  // the saturation gateway had the smaller steps to warm up, this one gets an unmeasured window.
-  const warmupConns = await openConnections(gw.mllpPort, best.connections);
-  await closedLoop(warmupConns, { warmupMs: 10_000, measureMs: 1_000 }, { onWindowStart: () => undefined, onWindowEnd: () => undefined });
-  closeAll(warmupConns);
-  for (let run = 1; run <= ceilingRunCount; run += 1) {
-    await settle();
-    const steal = stealWindow();
-    const perf = await runProducerPerformance({ brokers, records: perfRecords, recordBytes: pipeline.observationRecordBytes });
-    steal.end();
-    ceilingRuns.push(perf);
-    log(`  run ${run}/${ceilingRunCount}: ${perf.summaryLine} (host steal ${steal.percent()}%)`);
-    await settle();
-    const gateway = await saturate(gw, best.connections);
-    const pair = { ceilingRecordsPerSecond: round(perf.recordsPerSecond), ceilingHostStealPercent: steal.percent(), gateway, ratio: round(gateway.observationsPerSecond / perf.recordsPerSecond, 3) };
-    ceilingPairs.push(pair);
-    log(`  then the gateway at ${best.connections} connections: ${gateway.observationsPerSecond} observations/s (host steal ${gateway.hostStealPercent}%): ratio ${pair.ratio}`);
+  // A fresh process is slower in its first window (the first pair came out lowest in both runs
+  // before this); the saturation gateway had the smaller steps to warm up, this one gets an unmeasured window.
+  try {
+    const warmupConns = await openConnections(gw.mllpPort, best.connections);
+    await closedLoop(warmupConns, { warmupMs: 10_000, measureMs: 1_000 }, { onWindowStart: () => undefined, onWindowEnd: () => undefined });
+    closeAll(warmupConns);
+    for (let run = 1; run <= ceilingRunCount; run += 1) {
+      await settle();
+      const steal = stealWindow();
+      const perf = await runProducerPerformance({ brokers, records: perfRecords, recordBytes: pipeline.observationRecordBytes });
+      steal.end();
+      ceilingRuns.push(perf);
+      log(`  run ${run}/${ceilingRunCount}: ${perf.summaryLine} (host steal ${steal.percent()}%)`);
+      await settle();
+      const gateway = await saturate(gw, best.connections);
+      const pair = { ceilingRecordsPerSecond: round(perf.recordsPerSecond), ceilingHostStealPercent: steal.percent(), gateway, ratio: round(gateway.observationsPerSecond / perf.recordsPerSecond, 3) };
+      ceilingPairs.push(pair);
+      log(`  then the gateway at ${best.connections} connections: ${gateway.observationsPerSecond} observations/s (host steal ${gateway.hostStealPercent}%): ratio ${pair.ratio}`);
+    }
+  } finally {
+    await gw.stop();
   }
-  await gw.stop();
-  const byRate = [...ceilingRuns].sort((a, b) => a.recordsPerSecond - b.recordsPerSecond);
-  ceiling = byRate[Math.floor((byRate.length - 1) / 2)] as ProducerPerfResult;
+  ceiling = median(ceilingRuns, (run) => run.recordsPerSecond) as ProducerPerfResult;
 } catch (error) {
   ceiling = { error: error instanceof Error ? error.message : String(error) };
   log(`  failed: ${ceiling.error}`);
@@ -326,8 +332,7 @@ await localKafka?.stop();
 // ---------------------------------------------------------------- report
 const gatewayObsRecordsPerSecond = best.observationsPerSecond;
 const ratio = 'recordsPerSecond' in ceiling ? round(gatewayObsRecordsPerSecond / ceiling.recordsPerSecond, 3) : null;
-const pairRatios = ceilingPairs.map((pair) => pair.ratio).sort((a, b) => a - b);
-const pairedRatio = pairRatios.length === 0 ? null : (pairRatios[Math.floor((pairRatios.length - 1) / 2)] as number);
+const pairedRatio = median(ceilingPairs, (pair) => pair.ratio)?.ratio ?? null;
 const command = `${quick ? 'BENCH_QUICK=1 ' : ''}${process.env.KAFKA_BROKERS ? 'KAFKA_BROKERS=… ' : ''}npm run bench`;
 let javaVersion = '';
 try {
