@@ -11,7 +11,7 @@ import { createLogger } from '../observability/log.ts';
 import { createMetrics } from '../observability/metrics.ts';
 import { createConfiguredPublisher } from '../publishing/create-publisher.ts';
 import { gatewayConfigSchema } from '../../schemas/config.ts';
-import { crashingAdapter, crashingAdapterModule, crashMarker, hangMarker } from '../../test/support/crashing-adapter.ts';
+import { crashingAdapter, crashingAdapterModule, crashMarker, hangMarker, slowMarker, slowMarkerMs } from '../../test/support/crashing-adapter.ts';
 import { waitFor } from '../../test/support/wait-for.ts';
 import { kafkaBrokers, readAll } from '../../test/support/kafka.ts';
 import { pcd01Message } from '../../test/support/messages.ts';
@@ -117,6 +117,19 @@ describe('pipeline workers', () => {
     expect(failures).toEqual([expect.objectContaining({ reason: 'pipeline_timeout after 500 ms', messages: 1, restartInMs: 0 })]);
     const after = await firstOk(workers, pcd01Message({ controlId: 'AFTER-HANG' }));
     expect(after.ok && after.result.activity.observations).toBe(3);
+  });
+
+  it('count a message\'s time from when the worker reached it: slow messages queued behind each other, each within timeoutMs, all finish', async () => {
+    const { lines, log } = logged();
+    const timeoutMs = 1_000;
+    const workers = workersOf({ threads: 1, adapter: { name: crashingAdapter.name, module: crashingAdapterModule }, timeoutMs }, log);
+    await workers.start();
+    // Five messages posted at once, each keeping the worker busy slowMarkerMs: the last ones wait longer than timeoutMs in all.
+    const count = 5;
+    expect(count * slowMarkerMs).toBeGreaterThan(timeoutMs);
+    const outcomes = await Promise.all(Array.from({ length: count }, () => workers.run(Buffer.from(pcd01Message({ controlId: slowMarker })), context)));
+    expect(outcomes.map((outcome) => (outcome.ok ? 'ok' : outcome.error.code))).toEqual(Array.from({ length: count }, () => 'ok'));
+    expect(lines.filter((line) => line.includes('"pipeline_worker_failed"'))).toEqual([]);
   });
 
   it('refuse to start when a worker cannot load the adapter, and say why', async () => {

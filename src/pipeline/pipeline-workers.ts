@@ -67,8 +67,11 @@ interface Slot {
   readonly waiting: Map<number, { readonly answer: (outcome: PipelineOutcome) => void; readonly postedAt: number }>;
   /** Why we ended the worker ourselves, for its exit's log line. */
   endedFor: string | undefined;
-  /** When the worker became ready: a message's time starts no earlier (loading the adapter is not its time). */
-  readyAt: number;
+  /**
+   * When the worker last made progress: became ready, or answered a message. The message at the head
+   * of its queue has been in hand no earlier (loading the adapter, or the messages before it, is not its time).
+   */
+  progressAt: number;
 }
 
 /** The worker module: compiled JavaScript in dist/, else the TypeScript sources through tsx. */
@@ -86,7 +89,7 @@ export function createPipelineWorkers(options: PipelineWorkersOptions): Pipeline
     restartTimer: undefined,
     waiting: new Map(),
     endedFor: undefined,
-    readyAt: 0,
+    progressAt: 0,
   }));
   let nextJobId = 0;
   let stopping = false;
@@ -112,11 +115,12 @@ export function createPipelineWorkers(options: PipelineWorkersOptions): Pipeline
       worker.on('message', (reply: PipelineReply) => {
         if ('ready' in reply) {
           slot.ready = true;
-          slot.readyAt = Date.now();
+          slot.progressAt = Date.now();
           slot.failedStarts = 0;
           resolve();
           return;
         }
+        slot.progressAt = Date.now();
         const job = slot.waiting.get(reply.id);
         slot.waiting.delete(reply.id);
         job?.answer(reply.ok ? { ok: true, result: reply.result } : { ok: false, error: gatewayErrorFromData(reply.error) });
@@ -160,7 +164,7 @@ export function createPipelineWorkers(options: PipelineWorkersOptions): Pipeline
       const first = slot.waiting.entries().next();
       if (first.done === true || slot.worker === undefined || !slot.ready || slot.endedFor !== undefined) continue;
       const [id, job] = first.value;
-      if (now - Math.max(job.postedAt, slot.readyAt) <= options.timeoutMs) continue;
+      if (now - Math.max(job.postedAt, slot.progressAt) <= options.timeoutMs) continue;
       slot.waiting.delete(id);
       job.answer({ ok: false, error: new GatewayError('pipeline_timeout', `(${options.timeoutMs} ms)`) });
       slot.endedFor = `pipeline_timeout after ${options.timeoutMs} ms`;
