@@ -24,7 +24,8 @@ export const gatewayNodeFlags = ['--max-semi-space-size=8', '--heap-growing-perc
  * Environment the gateway runs with in production (the image's ENV; the bench starts it the same way).
  * glibc gives each thread that allocates a malloc arena of its own; with the pipeline worker thread
  * that meant 20-40 MB more peak RSS at 1,000 connections × 1 msg/s (289-314 MB against 255-274 MB
- * with two arenas) for the same CPU (README "Performance"). Read by glibc at process start.
+ * with two arenas) for the same CPU, and still 3-13 MB with --heap-growing-percent=100 (README
+ * "Performance"). Read by glibc at process start.
  */
 export const gatewayEnvironment = { MALLOC_ARENA_MAX: '2' };
 
