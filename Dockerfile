@@ -3,6 +3,8 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# npm ci applies patches/ (postinstall: patch-package, a devDependency).
+COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
@@ -10,7 +12,7 @@ COPY scripts ./scripts
 COPY schemas ./schemas
 COPY adapters ./adapters
 COPY src ./src
-RUN npm run build
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
 WORKDIR /app
@@ -18,7 +20,8 @@ ENV NODE_ENV=production
 # gatewayEnvironment in bin/launcher.js (compiled-build.test.ts keeps the two the same).
 ENV MALLOC_ARENA_MAX=2
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# The production dependencies as the build stage patched them (patches/README.md).
+COPY --from=build /app/node_modules ./node_modules
 # The compiled code only: with no sources beside it, bin/launcher.js always runs dist/.
 COPY bin ./bin
 COPY --from=build /app/dist ./dist
