@@ -100,7 +100,16 @@ export const kafkaSchema = z
       .max(1_000)
       .default(0)
       .describe(
-        'How long a record waits for others before the producer sends, when no send is in flight (0: at once). Records that arrive while a send is in flight always go together in the next send, so batching across connections needs no linger; a linger adds up to this much to every ACK.',
+        'How long a record waits for others before the producer sends, when no send is in flight (0: at once). Records that arrive while a send is in flight always go together in the next send (see lingerAfterSendMs), so batching across connections needs no linger here; a linger adds up to this much to every ACK.',
+      ),
+    lingerAfterSendMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(1_000)
+      .default(2)
+      .describe(
+        'How long the records that arrived while a send was in flight wait for others once it is acknowledged, before they go as the next send (0: at once; a full maxBatchBytes batch never waits). Under load each send then carries more records, which costs the gateway and the broker less per record (README "Performance": with 2 ms, 5-15% less gateway CPU per Observation from 1,000 msg/s to saturation, ~9% more messages/s at 256 connections); an ACK waits at most this much longer, and only when its message arrived during a send (ACK p50 +1 ms at 1,500 msg/s).',
       ),
     maxBatchBytes: z
       .number()
@@ -428,6 +437,7 @@ export const environmentOverrides = [
   { variable: 'KAFKA_CLIENT_ID', path: ['kafka', 'clientId'], kind: 'string', example: 'vitalbridge-icu' },
   { variable: 'KAFKA_CLIENT', path: ['kafka', 'client'], kind: 'string', example: 'kafkajs' },
   { variable: 'KAFKA_LINGER_MS', path: ['kafka', 'lingerMs'], kind: 'integer', example: '2' },
+  { variable: 'KAFKA_LINGER_AFTER_SEND_MS', path: ['kafka', 'lingerAfterSendMs'], kind: 'integer', example: '1' },
   { variable: 'KAFKA_SSL', path: ['kafka', 'ssl', 'enabled'], kind: 'boolean', example: 'true' },
   { variable: 'KAFKA_SSL_CA_FILE', path: ['kafka', 'ssl', 'caFile'], kind: 'string', example: '/etc/vitalbridge/kafka-ca.pem' },
   { variable: 'KAFKA_SSL_CERT_FILE', path: ['kafka', 'ssl', 'certFile'], kind: 'string', example: '/etc/vitalbridge/kafka-client.pem' },

@@ -52,6 +52,7 @@ describe('coalescing queue on the real broker', () => {
     const sends: number[] = [];
     const queue = createCoalescingQueue({
       lingerMs: 0,
+      lingerAfterSendMs: 0,
       maxBatchBytes: 512 * 1024,
       onOutcome: () => undefined,
       async send(records) {
@@ -82,6 +83,52 @@ describe('coalescing queue on the real broker', () => {
       const values = read.filter((r) => r.key === `caller-${caller}`).map((r) => JSON.parse(r.value) as { message: number; n: number });
       expect(values.map((v) => v.message * 4 + v.n)).toEqual(Array.from({ length: messagesPerCaller * 4 }, (_, i) => i));
     }
+  });
+
+  /** A queue on the real producer that notes the callers (record keys) of each send. */
+  function queueOnBroker(options: { lingerAfterSendMs: number; maxBatchBytes: number }) {
+    const sends: string[][] = [];
+    const queue = createCoalescingQueue({
+      lingerMs: 0,
+      ...options,
+      onOutcome: () => undefined,
+      async send(records) {
+        sends.push([...new Set(records.map((r) => r.key))]);
+        await producer.send({ topic, acks: -1, messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers as IHeaders })) });
+      },
+    });
+    return { queue, sends };
+  }
+
+  it.each([
+    [300, [['caller-1'], ['caller-2', 'caller-3']]],
+    [0, [['caller-1'], ['caller-2'], ['caller-3']]],
+  ] as const)('lingerAfterSendMs %i: calls that queued during a send wait that long for more once it is acknowledged', async (lingerAfterSendMs, expected) => {
+    const { queue, sends } = queueOnBroker({ lingerAfterSendMs, maxBatchBytes: 512 * 1024 });
+    const first = queue.publish(recordsOf(topic, 1, 0, 2), 20_000); // sent at once: nothing in flight, lingerMs 0
+    const second = queue.publish(recordsOf(topic, 2, 0, 2), 20_000); // queued during the first send
+    await first;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const third = queue.publish(recordsOf(topic, 3, 0, 2), 20_000);
+    await Promise.all([second, third]);
+    expect(sends).toEqual(expected);
+    expect(queue.inFlightRecords()).toBe(0);
+  });
+
+  it('lingerAfterSendMs: a queue holding a full batch (maxBatchBytes) sends at once instead of waiting', async () => {
+    // Each call's records are ~280 bytes: two fill the batch.
+    const { queue, sends } = queueOnBroker({ lingerAfterSendMs: 10_000, maxBatchBytes: 500 });
+    const started = Date.now();
+    const first = queue.publish(recordsOf(topic, 1, 0, 7), 20_000);
+    const second = queue.publish(recordsOf(topic, 2, 0, 7), 20_000);
+    await first;
+    const third = queue.publish(recordsOf(topic, 3, 0, 7), 20_000); // the batch is full now: the second goes without the 10 s wait
+    await second;
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(sends).toEqual([['caller-1'], ['caller-2']]);
+    await queue.drain(); // the third: drain sends what is queued at once
+    await third;
+    expect(sends).toEqual([['caller-1'], ['caller-2'], ['caller-3']]);
   });
 
   it.each([
@@ -152,6 +199,7 @@ describe('coalescing queue error branches (stand-in send)', () => {
     const outcomes: boolean[] = [];
     const queue = createCoalescingQueue({
       lingerMs: 5,
+      lingerAfterSendMs: 0,
       maxBatchBytes: 1024 * 1024,
       onOutcome: (failed) => outcomes.push(failed),
       send: async () => {
@@ -176,6 +224,7 @@ describe('coalescing queue error branches (stand-in send)', () => {
     let release: () => void = () => undefined;
     const queue = createCoalescingQueue({
       lingerMs: 0,
+      lingerAfterSendMs: 0,
       maxBatchBytes: 1024 * 1024,
       onOutcome: () => undefined,
       send: (records) => {
@@ -199,6 +248,7 @@ describe('coalescing queue error branches (stand-in send)', () => {
     let release: () => void = () => undefined;
     const queue = createCoalescingQueue({
       lingerMs: 0,
+      lingerAfterSendMs: 0,
       maxBatchBytes: 160,
       onOutcome: () => undefined,
       send: (records) => {

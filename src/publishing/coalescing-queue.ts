@@ -1,9 +1,12 @@
 /**
  * Group commit for a Kafka client: concurrent publish() calls (one per MLLP connection or serial
  * device) are coalesced into one producer send. While a send is in flight, new calls queue, and the
- * queue goes out as one send as soon as the broker has answered (optionally after a short linger
- * when nothing is in flight). With one request in flight anyway (an idempotent producer), sending
- * each call on its own made the broker round trip the gateway's ceiling (README "Performance").
+ * queue goes out as one send once the broker has answered and `lingerAfterSendMs` has passed (at once
+ * when that is 0 or the queue already holds a full batch; `lingerMs` is the same wait when nothing is
+ * in flight). With one request in flight anyway (an idempotent producer), sending each call on its
+ * own made the broker round trip the gateway's ceiling; under load, the short wait after a send
+ * makes each send carry more records, which costs the client and the broker less per record
+ * (README "Performance").
  *
  * Each caller resolves only when the broker has acknowledged the send holding its own records
  * (ACK-after-commit), or rejects at its own deadline. Calls are sent in arrival order, and a
@@ -19,6 +22,8 @@ import { finishWithin } from '../transports/stream/index.ts';
 export interface CoalescingQueueOptions {
   /** How long the first queued call waits for others when no send is in flight (0: send at once). */
   readonly lingerMs: number;
+  /** How long the calls that queued while a send was in flight wait for others once it settles (0: at once). */
+  readonly lingerAfterSendMs: number;
   /** Upper bound of one send, in record key+value characters (one call's records always go whole). */
   readonly maxBatchBytes: number;
   /** Sends the records of several calls as one request; resolves when the broker acknowledged all of them. */
@@ -52,6 +57,8 @@ export function createCoalescingQueue(options: CoalescingQueueOptions): Coalesci
   let sending: Promise<void> | undefined;
   let lingerTimer: NodeJS.Timeout | undefined;
   let inFlight = 0;
+  /** Bytes of the calls in `queue`. */
+  let queuedBytes = 0;
 
   function settle(call: PendingCall, error?: GatewayError): void {
     if (call.settled) return;
@@ -70,10 +77,12 @@ export function createCoalescingQueue(options: CoalescingQueueOptions): Coalesci
       if (next.settled) {
         // Timed out while queued: its records were never sent, so drop them (the sender resends).
         queue.shift();
+        queuedBytes -= next.bytes;
         continue;
       }
       if (batch.length > 0 && bytes + next.bytes > options.maxBatchBytes) break;
       queue.shift();
+      queuedBytes -= next.bytes;
       batch.push(next);
       bytes += next.bytes;
     }
@@ -90,9 +99,14 @@ export function createCoalescingQueue(options: CoalescingQueueOptions): Coalesci
     if (batch.length === 0) return;
     sending = sendBatch(batch).finally(() => {
       sending = undefined;
-      // Whatever queued meanwhile has already waited one broker round trip: send it at once.
-      if (queue.length > 0) flush();
+      if (queue.length > 0) waitThenFlush(options.lingerAfterSendMs);
     });
+  }
+
+  /** Sends what is queued after `lingerMs`, or at once if that is 0 or a full batch is already queued. */
+  function waitThenFlush(lingerMs: number): void {
+    if (lingerMs <= 0 || queuedBytes >= options.maxBatchBytes) flush();
+    else lingerTimer ??= setTimeout(flush, lingerMs);
   }
 
   async function sendBatch(batch: readonly PendingCall[]): Promise<void> {
@@ -153,9 +167,10 @@ export function createCoalescingQueue(options: CoalescingQueueOptions): Coalesci
         }, timeoutMs);
         inFlight += records.length;
         queue.push(call);
+        queuedBytes += bytes;
         if (sending !== undefined) return; // goes out when the send in flight settles
-        if (options.lingerMs <= 0) flush();
-        else lingerTimer ??= setTimeout(flush, options.lingerMs);
+        if (lingerTimer === undefined) waitThenFlush(options.lingerMs);
+        else if (queuedBytes >= options.maxBatchBytes) flush(); // a linger is running: it takes this call too, unless the batch is full now
       });
     },
 

@@ -20,6 +20,7 @@ export function createConfiguredPublisher(
     replicationFactor: kafka.replicationFactor,
     connectTimeoutMs: kafka.connectTimeoutMs,
     lingerMs: kafka.lingerMs,
+    lingerAfterSendMs: kafka.lingerAfterSendMs,
     maxBatchBytes: kafka.maxBatchBytes,
     security: kafka,
     log: settings.log,

@@ -170,6 +170,7 @@ export function createPlatformaticPublisher(options: PlatformaticPublisherOption
 
   const queue = createCoalescingQueue({
     lingerMs: options.lingerMs ?? 0,
+    lingerAfterSendMs: options.lingerAfterSendMs ?? 0,
     maxBatchBytes: options.maxBatchBytes ?? 512 * 1024,
     onOutcome: (failed) => (lastPublishFailed = failed),
     async send(records) {

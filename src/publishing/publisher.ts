@@ -46,6 +46,8 @@ export interface KafkaPublisherOptions {
   readonly connectTimeoutMs: number;
   /** How long the first queued call waits for others when no send is in flight (0: send at once). */
   readonly lingerMs?: number;
+  /** How long the calls that queued during a send wait for others once it settles (config kafka.lingerAfterSendMs; absent: 0). */
+  readonly lingerAfterSendMs?: number;
   /** Upper bound of one coalesced send, in record key+value bytes (one call's records always go whole). */
   readonly maxBatchBytes?: number;
   /** TLS and SASL (config kafka.ssl / kafka.sasl); absent: PLAINTEXT. */
