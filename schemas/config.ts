@@ -109,7 +109,7 @@ export const kafkaSchema = z
       .max(1_000)
       .default(2)
       .describe(
-        'How long the records that arrived while a send was in flight wait for others once it is acknowledged, before they go as the next send (0: at once; a full maxBatchBytes batch never waits). Under load each send then carries more records, which costs the gateway and the broker less per record (README "Performance": with 2 ms, 5-15% less gateway CPU per Observation from 1,000 msg/s to saturation, ~9% more messages/s at 256 connections); an ACK waits at most this much longer, and only when its message arrived during a send (ACK p50 +1 ms at 1,500 msg/s).',
+        'How long the records that arrived while a send was in flight wait for others once it is acknowledged, before they go as the next send (0: at once; a full maxBatchBytes batch never waits). Under load each send then carries more records, which costs the gateway and the broker less per record (README "Performance": with 2 ms, 5-15% less gateway CPU per Observation from 1,000 msg/s to saturation, ~9% more messages/s at 256 connections); an ACK waits at most this much longer, and only when its message arrived during a send (ACK p50 +1 ms at 1,500 msg/s). Keep it small: one connection has one message in flight, so with few busy connections a long wait caps the rate (16 connections could not keep up with 1,650 msg/s at 8 ms).',
       ),
     maxBatchBytes: z
       .number()
