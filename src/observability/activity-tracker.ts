@@ -276,9 +276,10 @@ export function createActivityTracker(options: ActivityTrackerOptions) {
 
   function rememberValues(id: string, values: readonly MeasuredValue[], at: Date): void {
     if (values.length === 0) return;
-    const byCode = lastValuesByDevice.get(id) ?? new Map<string, LastValue>();
-    for (const value of values) byCode.set(value.code, { ...value, at });
-    lastValuesByDevice.set(id, byCode);
+    let byCode = lastValuesByDevice.get(id);
+    if (byCode === undefined) lastValuesByDevice.set(id, (byCode = new Map<string, LastValue>()));
+    // A literal, not a spread: this runs for every value of every message (2.3% of the main thread at saturation).
+    for (const { code, value, unit } of values) byCode.set(code, { code, value, unit, at });
   }
 
   return {
