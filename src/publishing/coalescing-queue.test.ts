@@ -7,6 +7,7 @@
 import { Kafka, logLevel, type IHeaders } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTopicWithMaxMessageBytes, kafkaBrokers, readAll, uniqueTopicPrefix } from '../../test/support/kafka.ts';
+import { waitFor } from '../../test/support/wait-for.ts';
 import { GatewayError } from '../errors/catalogue.ts';
 import { createLogger } from '../observability/log.ts';
 import { createCoalescingQueue } from './coalescing-queue.ts';
@@ -21,15 +22,6 @@ const recordsOf = (topic: string, caller: number, message: number, count: number
     value: JSON.stringify({ caller, message, n }),
     headers: { 'trace-id': `${caller}.${message}` },
   }));
-
-/** Resolves when `condition` holds, polling; fails after `timeoutMs`. */
-async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('coalescing queue on the real broker', () => {
   const brokers = kafkaBrokers();
@@ -233,7 +225,7 @@ describe('coalescing queue error branches (stand-in send)', () => {
       },
     });
     const first = queue.publish(recordsOf('t', 1, 0, 1), 10_000);
-    await until(() => sent.length === 1, 5_000);
+    await waitFor('the first send', () => sent.length === 1, 5_000, 5);
     const second = queue.publish(recordsOf('t', 2, 0, 1), 200);
     await expect(second).rejects.toMatchObject({ code: 'publish_timeout' });
     release();
@@ -258,12 +250,12 @@ describe('coalescing queue error branches (stand-in send)', () => {
     });
     // Each call below is 2 records of 38 characters of key+value (76): two calls fit in 160, three do not.
     const calls = [queue.publish(recordsOf('t', 0, 0, 1), 5_000)];
-    await until(() => sends.length === 1, 5_000);
+    await waitFor('the first send', () => sends.length === 1, 5_000, 5);
     for (let caller = 1; caller <= 4; caller += 1) calls.push(queue.publish(recordsOf('t', caller, 0, 2), 5_000));
     while (sends.length < 3) {
       const before = sends.length;
       release();
-      await until(() => sends.length > before, 5_000);
+      await waitFor('the next send', () => sends.length > before, 5_000, 5);
     }
     release();
     await Promise.all(calls);

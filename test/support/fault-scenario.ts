@@ -45,7 +45,6 @@ export async function startSerialRig(workDir: string): Promise<SerialRig> {
   };
 }
 
-
 /** Every configured device has received data frames (the serial path is flowing). */
 export async function waitForSerialData(gateway: ChildGateway, deviceIds: readonly string[], minimumFrames: number, timeoutMs: number): Promise<void> {
   await waitFor(
