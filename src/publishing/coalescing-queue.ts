@@ -16,7 +16,7 @@
  */
 import { GatewayError } from '../errors/catalogue.ts';
 import { publishErrorOf } from './kafka-client-config.ts';
-import type { OutboundRecord } from './publisher.ts';
+import type { KafkaPublisherOptions, OutboundRecord } from './publisher.ts';
 import { finishWithin } from '../transports/stream/index.ts';
 
 export interface CoalescingQueueOptions {
@@ -30,6 +30,13 @@ export interface CoalescingQueueOptions {
   send(records: readonly OutboundRecord[], timeoutMs: number): Promise<void>;
   /** Called after every send or deadline: true when it failed (the publisher reports itself unready). */
   onOutcome(failed: boolean): void;
+}
+
+type BatchingSettings = Pick<CoalescingQueueOptions, 'lingerMs' | 'lingerAfterSendMs' | 'maxBatchBytes'>;
+
+/** A publisher's batching settings for its queue: absent ones mean no linger and 512 KiB sends. */
+export function batchingOf(options: Pick<KafkaPublisherOptions, keyof BatchingSettings>): BatchingSettings {
+  return { lingerMs: options.lingerMs ?? 0, lingerAfterSendMs: options.lingerAfterSendMs ?? 0, maxBatchBytes: options.maxBatchBytes ?? 512 * 1024 };
 }
 
 /** One publish() call waiting in the queue or in a send. */

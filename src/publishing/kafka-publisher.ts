@@ -4,7 +4,7 @@
  * publish() calls go out together as one sendBatch (coalescing-queue.ts).
  */
 import { Kafka, type Producer, type Admin, type ITopicConfig, type IHeaders } from 'kafkajs';
-import { createCoalescingQueue } from './coalescing-queue.ts';
+import { batchingOf, createCoalescingQueue } from './coalescing-queue.ts';
 import type { KafkaPublisherOptions, Publisher } from './publisher.ts';
 import { kafkaClientConfig } from './kafka-client-config.ts';
 import { createRenewingProducer } from './producer-renewal.ts';
@@ -65,9 +65,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
   }
 
   const queue = createCoalescingQueue({
-    lingerMs: options.lingerMs ?? 0,
-    lingerAfterSendMs: options.lingerAfterSendMs ?? 0,
-    maxBatchBytes: options.maxBatchBytes ?? 512 * 1024,
+    ...batchingOf(options),
     onOutcome: (failed) => (lastPublishFailed = failed),
     async send(records, timeoutMs) {
       const byTopic = new Map<string, { key: string; value: string; headers: IHeaders }[]>();

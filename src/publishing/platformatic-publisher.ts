@@ -10,7 +10,7 @@
  */
 import { Admin, compatibilityPartitioner, Connection, instancesChannel, ProduceAcks, Producer, type MessageToProduce } from '@platformatic/kafka';
 import { z } from 'zod';
-import { createCoalescingQueue } from './coalescing-queue.ts';
+import { batchingOf, createCoalescingQueue } from './coalescing-queue.ts';
 import { classifyKafkaConnectError, describeKafkaError, platformaticClientOptions } from './kafka-client-config.ts';
 import { createRenewingProducer } from './producer-renewal.ts';
 import type { KafkaPublisherOptions, OutboundRecord, Publisher } from './publisher.ts';
@@ -169,9 +169,7 @@ export function createPlatformaticPublisher(options: PlatformaticPublisherOption
   }
 
   const queue = createCoalescingQueue({
-    lingerMs: options.lingerMs ?? 0,
-    lingerAfterSendMs: options.lingerAfterSendMs ?? 0,
-    maxBatchBytes: options.maxBatchBytes ?? 512 * 1024,
+    ...batchingOf(options),
     onOutcome: (failed) => (lastPublishFailed = failed),
     async send(records) {
       const messages = toMessages(records);
