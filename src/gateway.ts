@@ -97,6 +97,8 @@ export async function startGateway(options: {
     metrics,
     activity: reported,
     ...(workers !== undefined ? { workers } : {}),
+    // Asked only once messages flow, by then the listener below exists.
+    othersMayJoin: () => mllp.othersMayJoin(),
   });
 
   const mllp = createMllpServer({

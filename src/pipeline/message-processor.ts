@@ -46,6 +46,8 @@ export interface MessageProcessorDeps {
   readonly clock?: () => Date;
   /** Runs the pipeline on worker threads (`mllp.workerThreads`); absent: on this thread. */
   readonly workers?: PipelineWorkers;
+  /** Could another sender add to a Kafka send soon (the MLLP server's senders)? The publisher lingers only then. */
+  readonly othersMayJoin?: () => boolean;
 }
 
 export interface ConnectionRef {
@@ -66,6 +68,7 @@ export function createMessageProcessor(deps: MessageProcessorDeps) {
   const { adapter, log, metrics } = deps;
   const activity = deps.activity ?? createActivityTracker({ metrics });
   const runPipeline = deps.workers?.run ?? createMessagePipeline({ adapter, adapterConfig: deps.adapterConfig, topics: deps.topics });
+  const publishOptions = { timeoutMs: deps.publishTimeoutMs, ...(deps.othersMayJoin !== undefined ? { othersMayJoin: deps.othersMayJoin } : {}) };
 
   function respond(header: MessageHeader | undefined, outcome: Outcome, error?: GatewayError): string | undefined {
     if (header !== undefined && !shouldSendAcknowledgement(header, outcome)) return undefined;
@@ -99,7 +102,7 @@ export function createMessageProcessor(deps: MessageProcessorDeps) {
       receivedAt: context.receivedAt,
     });
     try {
-      await deps.publisher.publish([record], { timeoutMs: deps.publishTimeoutMs });
+      await deps.publisher.publish([record], publishOptions);
     } catch (publishError) {
       // Not even the dead letter is held: the sender must resend. The line says why it was one.
       log.warn('message_not_dead_lettered', fields);
@@ -151,7 +154,7 @@ export function createMessageProcessor(deps: MessageProcessorDeps) {
       const { records, activity: published } = outcome.result;
       for (const code of outcome.result.unmappedCodes) metrics.unmappedCodes.inc({ code });
       try {
-        await deps.publisher.publish(records, { timeoutMs: deps.publishTimeoutMs });
+        await deps.publisher.publish(records, publishOptions);
       } catch (error) {
         if (isGatewayError(error) && error.code === 'publish_refused') {
           // Kafka will never take these records, so a resend cannot help: keep the raw message on the

@@ -61,7 +61,7 @@ describe('coalescing queue on the real broker', () => {
     await Promise.all(
       Array.from({ length: callers }, async (_, caller) => {
         // Like an MLLP connection: the next message only after the previous one's ACK.
-        for (let message = 0; message < messagesPerCaller; message += 1) await queue.publish(recordsOf(topic, caller, message, 4), 20_000);
+        for (let message = 0; message < messagesPerCaller; message += 1) await queue.publish(recordsOf(topic, caller, message, 4), { timeoutMs: 20_000 });
       }),
     );
     const calls = callers * messagesPerCaller;
@@ -78,7 +78,7 @@ describe('coalescing queue on the real broker', () => {
   });
 
   /** A queue on the real producer that notes the callers (record keys) of each send. */
-  function queueOnBroker(options: { lingerAfterSendMs: number; maxBatchBytes: number }) {
+  function queueOnBroker(options: { lingerMs?: number; lingerAfterSendMs: number; maxBatchBytes: number }) {
     const sends: string[][] = [];
     const queue = createCoalescingQueue({
       lingerMs: 0,
@@ -97,24 +97,50 @@ describe('coalescing queue on the real broker', () => {
     [0, [['caller-1'], ['caller-2'], ['caller-3']]],
   ] as const)('lingerAfterSendMs %i: calls that queued during a send wait that long for more once it is acknowledged', async (lingerAfterSendMs, expected) => {
     const { queue, sends } = queueOnBroker({ lingerAfterSendMs, maxBatchBytes: 512 * 1024 });
-    const first = queue.publish(recordsOf(topic, 1, 0, 2), 20_000); // sent at once: nothing in flight, lingerMs 0
-    const second = queue.publish(recordsOf(topic, 2, 0, 2), 20_000); // queued during the first send
+    const first = queue.publish(recordsOf(topic, 1, 0, 2), { timeoutMs: 20_000 }); // sent at once: nothing in flight, lingerMs 0
+    const second = queue.publish(recordsOf(topic, 2, 0, 2), { timeoutMs: 20_000 }); // queued during the first send
     await first;
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const third = queue.publish(recordsOf(topic, 3, 0, 2), 20_000);
+    const third = queue.publish(recordsOf(topic, 3, 0, 2), { timeoutMs: 20_000 });
     await Promise.all([second, third]);
     expect(sends).toEqual(expected);
     expect(queue.inFlightRecords()).toBe(0);
+  });
+
+  it.each([
+    ['others may join: the first call waits for the second', (): boolean => true, [['caller-1', 'caller-2']]],
+    ['no one else may join: each goes at once', (): boolean => false, [['caller-1'], ['caller-2']]],
+    ['absent (a caller that cannot tell): each goes at once', undefined, [['caller-1'], ['caller-2']]],
+  ] as const)('lingerMs with nothing in flight, %s', async (_case, othersMayJoin, expected) => {
+    const { queue, sends } = queueOnBroker({ lingerMs: 400, lingerAfterSendMs: 0, maxBatchBytes: 512 * 1024 });
+    const options = { timeoutMs: 20_000, ...(othersMayJoin !== undefined ? { othersMayJoin } : {}) };
+    const first = queue.publish(recordsOf(topic, 1, 0, 2), options);
+    // Long enough for a send started at once to be acknowledged, well within the linger.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await Promise.all([first, queue.publish(recordsOf(topic, 2, 0, 2), options)]);
+    expect(sends).toEqual(expected);
+  });
+
+  it('lingerMs: a linger ends as soon as a joining call says no one else may join', async () => {
+    const { queue, sends } = queueOnBroker({ lingerMs: 10_000, lingerAfterSendMs: 0, maxBatchBytes: 512 * 1024 });
+    let free = 1; // one other sender is free to send; the second call is it
+    const othersMayJoin = () => free > 0;
+    const started = Date.now();
+    const first = queue.publish(recordsOf(topic, 1, 0, 2), { timeoutMs: 20_000, othersMayJoin });
+    free = 0;
+    await Promise.all([first, queue.publish(recordsOf(topic, 2, 0, 2), { timeoutMs: 20_000, othersMayJoin })]);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(sends).toEqual([['caller-1', 'caller-2']]);
   });
 
   it('lingerAfterSendMs: a queue holding a full batch (maxBatchBytes) sends at once instead of waiting', async () => {
     // Each call's records are ~280 bytes: two fill the batch.
     const { queue, sends } = queueOnBroker({ lingerAfterSendMs: 10_000, maxBatchBytes: 500 });
     const started = Date.now();
-    const first = queue.publish(recordsOf(topic, 1, 0, 7), 20_000);
-    const second = queue.publish(recordsOf(topic, 2, 0, 7), 20_000);
+    const first = queue.publish(recordsOf(topic, 1, 0, 7), { timeoutMs: 20_000 });
+    const second = queue.publish(recordsOf(topic, 2, 0, 7), { timeoutMs: 20_000 });
     await first;
-    const third = queue.publish(recordsOf(topic, 3, 0, 7), 20_000); // the batch is full now: the second goes without the 10 s wait
+    const third = queue.publish(recordsOf(topic, 3, 0, 7), { timeoutMs: 20_000 }); // the batch is full now: the second goes without the 10 s wait
     await second;
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(sends).toEqual([['caller-1'], ['caller-2']]);
@@ -171,9 +197,9 @@ describe('coalescing queue on the real broker', () => {
     try {
       const huge: OutboundRecord = { topic: refusingTopic, key: 'caller-huge', value: 'x'.repeat(4_000), headers: {} };
       const results = await Promise.allSettled([
-        publisher.publish(recordsOf(refusingTopic, 1, 0, 2), { timeoutMs: 20_000 }),
-        publisher.publish([huge], { timeoutMs: 20_000 }),
-        publisher.publish(recordsOf(refusingTopic, 2, 0, 2), { timeoutMs: 20_000 }),
+        publisher.publish(recordsOf(refusingTopic, 1, 0, 2), { timeoutMs: 20_000, othersMayJoin: () => true }),
+        publisher.publish([huge], { timeoutMs: 20_000, othersMayJoin: () => true }),
+        publisher.publish(recordsOf(refusingTopic, 2, 0, 2), { timeoutMs: 20_000, othersMayJoin: () => true }),
       ]);
       expect(results.map((result) => (result.status === 'fulfilled' ? 'ok' : (result.reason as GatewayError).code))).toEqual(['ok', 'publish_refused', 'ok']);
       const read = await readAll(brokers, refusingTopic, { expected: 4, timeoutMs: 30_000 });
@@ -198,7 +224,9 @@ describe('coalescing queue error branches (stand-in send)', () => {
         if (fail) throw new Error('broker said no');
       },
     });
-    const results = await Promise.allSettled([queue.publish(recordsOf('t', 1, 0, 2), 5_000), queue.publish(recordsOf('t', 2, 0, 2), 5_000)]);
+    // Both in one send: the first lingers for the second.
+    const together = { timeoutMs: 5_000, othersMayJoin: () => true };
+    const results = await Promise.allSettled([queue.publish(recordsOf('t', 1, 0, 2), together), queue.publish(recordsOf('t', 2, 0, 2), together)]);
     for (const result of results) {
       expect(result.status).toBe('rejected');
       const reason = (result as PromiseRejectedResult).reason as GatewayError;
@@ -206,7 +234,7 @@ describe('coalescing queue error branches (stand-in send)', () => {
       expect(reason.code).toBe('publish_failed');
     }
     fail = false;
-    await queue.publish(recordsOf('t', 3, 0, 1), 5_000);
+    await queue.publish(recordsOf('t', 3, 0, 1), { timeoutMs: 5_000 });
     expect(outcomes).toEqual([true, false]);
     expect(queue.inFlightRecords()).toBe(0);
   });
@@ -224,9 +252,9 @@ describe('coalescing queue error branches (stand-in send)', () => {
         return new Promise<void>((resolve) => (release = resolve));
       },
     });
-    const first = queue.publish(recordsOf('t', 1, 0, 1), 10_000);
+    const first = queue.publish(recordsOf('t', 1, 0, 1), { timeoutMs: 10_000 });
     await waitFor('the first send', () => sent.length === 1, 5_000, 5);
-    const second = queue.publish(recordsOf('t', 2, 0, 1), 200);
+    const second = queue.publish(recordsOf('t', 2, 0, 1), { timeoutMs: 200 });
     await expect(second).rejects.toMatchObject({ code: 'publish_timeout' });
     release();
     await first;
@@ -249,9 +277,9 @@ describe('coalescing queue error branches (stand-in send)', () => {
       },
     });
     // Each call below is 2 records of 38 characters of key+value (76): two calls fit in 160, three do not.
-    const calls = [queue.publish(recordsOf('t', 0, 0, 1), 5_000)];
+    const calls = [queue.publish(recordsOf('t', 0, 0, 1), { timeoutMs: 5_000 })];
     await waitFor('the first send', () => sends.length === 1, 5_000, 5);
-    for (let caller = 1; caller <= 4; caller += 1) calls.push(queue.publish(recordsOf('t', caller, 0, 2), 5_000));
+    for (let caller = 1; caller <= 4; caller += 1) calls.push(queue.publish(recordsOf('t', caller, 0, 2), { timeoutMs: 5_000 }));
     while (sends.length < 3) {
       const before = sends.length;
       release();

@@ -2,8 +2,9 @@
  * Group commit for a Kafka client: concurrent publish() calls (one per MLLP connection or serial
  * device) are coalesced into one producer send. While a send is in flight, new calls queue, and the
  * queue goes out as one send once the broker has answered and `lingerAfterSendMs` has passed (at once
- * when that is 0 or the queue already holds a full batch; `lingerMs` is the same wait when nothing is
- * in flight). With one request in flight anyway (an idempotent producer), sending each call on its
+ * when that is 0 or the queue already holds a full batch). `lingerMs` is the same wait when nothing is
+ * in flight, but only while the callers say that others may still join (PublishOptions.othersMayJoin:
+ * with no sender left free to add to it, waiting only slows the ones waiting). With one request in flight anyway (an idempotent producer), sending each call on its
  * own made the broker round trip the gateway's ceiling; under load, the short wait after a send
  * makes each send carry more records, which costs the client and the broker less per record
  * (README "Performance").
@@ -16,11 +17,11 @@
  */
 import { GatewayError } from '../errors/catalogue.ts';
 import { publishErrorOf } from './kafka-client-config.ts';
-import type { KafkaPublisherOptions, OutboundRecord } from './publisher.ts';
+import type { KafkaPublisherOptions, OutboundRecord, PublishOptions } from './publisher.ts';
 import { finishWithin } from '../transports/stream/index.ts';
 
 export interface CoalescingQueueOptions {
-  /** How long the first queued call waits for others when no send is in flight (0: send at once). */
+  /** How long the first queued call waits for others when no send is in flight and others may join (0: send at once). */
   readonly lingerMs: number;
   /** How long the calls that queued while a send was in flight wait for others once it settles (0: at once). */
   readonly lingerAfterSendMs: number;
@@ -51,7 +52,7 @@ interface PendingCall {
 }
 
 export interface CoalescingQueue {
-  publish(records: readonly OutboundRecord[], timeoutMs: number): Promise<void>;
+  publish(records: readonly OutboundRecord[], options: PublishOptions): Promise<void>;
   /** Records handed to publish and not yet acknowledged or failed. */
   inFlightRecords(): number;
   /** Sends what is queued and waits for every send to settle. */
@@ -148,7 +149,7 @@ export function createCoalescingQueue(options: CoalescingQueueOptions): Coalesci
   }
 
   return {
-    publish(records, timeoutMs) {
+    publish(records, { timeoutMs, othersMayJoin }) {
       if (records.length === 0) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
         let bytes = 0;
@@ -176,8 +177,10 @@ export function createCoalescingQueue(options: CoalescingQueueOptions): Coalesci
         queue.push(call);
         queuedBytes += bytes;
         if (sending !== undefined) return; // goes out when the send in flight settles
-        if (lingerTimer === undefined) waitThenFlush(options.lingerMs);
-        else if (queuedBytes >= options.maxBatchBytes) flush(); // a linger is running: it takes this call too, unless the batch is full now
+        // A linger running takes this call too, unless the batch is full now or no one else may join.
+        const mayWait = othersMayJoin?.() === true;
+        if (lingerTimer === undefined) waitThenFlush(mayWait ? options.lingerMs : 0);
+        else if (!mayWait || queuedBytes >= options.maxBatchBytes) flush();
       });
     },
 

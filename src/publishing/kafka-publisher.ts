@@ -102,7 +102,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
       await producer.current().connect();
     },
 
-    publish: (records, { timeoutMs }) => queue.publish(records, timeoutMs),
+    publish: (records, options) => queue.publish(records, options),
 
     isConnected: () => connected && !lastPublishFailed,
     inFlightRecords: () => queue.inFlightRecords(),

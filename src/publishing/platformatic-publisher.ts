@@ -195,7 +195,7 @@ export function createPlatformaticPublisher(options: PlatformaticPublisherOption
       started = true;
     },
 
-    publish: (records, { timeoutMs }) => queue.publish(records, timeoutMs),
+    publish: (records, options) => queue.publish(records, options),
 
     isConnected: () => started && !brokerUnreachable && !lastPublishFailed,
     inFlightRecords: () => queue.inFlightRecords(),

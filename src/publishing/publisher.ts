@@ -14,6 +14,16 @@ export interface OutboundRecord {
   readonly headers: Readonly<Record<string, string>>;
 }
 
+export interface PublishOptions {
+  readonly timeoutMs: number;
+  /**
+   * Whether a record that finds no send in flight may wait kafka.lingerMs for records of other
+   * senders: asked when it starts waiting and again as each record joins it. Absent: it never waits
+   * (a caller that cannot tell would only be slowed down).
+   */
+  readonly othersMayJoin?: () => boolean;
+}
+
 export interface Publisher {
   /** Connects, and creates the given topics if they are missing. */
   start(topics: readonly string[]): Promise<void>;
@@ -22,7 +32,7 @@ export interface Publisher {
    * GatewayError (publish_timeout, publish_failed, or publish_refused: Kafka will never take them) otherwise. Records may still have reached the
    * broker after a timeout: ids are deterministic, so a resend is a duplicate consumers can drop.
    */
-  publish(records: readonly OutboundRecord[], options: { timeoutMs: number }): Promise<void>;
+  publish(records: readonly OutboundRecord[], options: PublishOptions): Promise<void>;
   /** True while the producer holds a broker connection. */
   isConnected(): boolean;
   /** Records handed to publish and not yet acknowledged or failed. */

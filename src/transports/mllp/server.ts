@@ -22,6 +22,7 @@ import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { isGatewayError, type ErrorCode } from '../../errors/catalogue.ts';
 import { MllpFramer, encodeMllpFrame } from './framer.ts';
+import { createSenderActivity, type SenderActivity, type SenderState } from './sender-activity.ts';
 
 export interface MllpConnectionInfo {
   readonly id: string;
@@ -128,6 +129,8 @@ export interface MllpServer {
   connectionCount(): number;
   /** Bytes of unfinished and queued frames held across all connections now (bounded by maxBufferedBytes). */
   bufferedBytes(): number;
+  /** Could a sender that is not waiting for a reply send soon (sender-activity.ts)? The publisher lingers only then. */
+  othersMayJoin(): boolean;
   readonly listening: boolean;
 }
 
@@ -155,6 +158,7 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
   let connectionSequence = 0;
   let closing: Promise<void> | undefined;
   let totalBufferedBytes = 0;
+  const senders = createSenderActivity();
 
   /** Over the shared limit: close the connections holding most until back under it (an abuser holds most). */
   function enforceBufferLimit(): void {
@@ -223,6 +227,7 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
       },
       handler: options.handler,
       log,
+      senders,
       // Membership changes before the open/close log lines, so a sink reading connectionCount() sees the new count.
       onClosed: () => connections.delete(connection),
     });
@@ -264,6 +269,7 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
 
     connectionCount: () => connections.size,
     bufferedBytes: () => totalBufferedBytes,
+    othersMayJoin: () => senders.othersMayJoin(),
 
     get listening() {
       return server.listening;
@@ -284,6 +290,7 @@ interface ConnectionSettings {
   readonly maxQueuedFrames: number;
   readonly handler: MllpHandler;
   readonly log: (event: MllpLogEvent) => void;
+  readonly senders: SenderActivity;
   readonly onClosed: () => void;
 }
 
@@ -312,6 +319,7 @@ class MllpConnection {
   private inGarbageBurst = false;
   private framesReceived = 0;
   private garbageBytes = 0;
+  private readonly sender: SenderState;
 
   constructor(
     private readonly socket: net.Socket,
@@ -319,6 +327,7 @@ class MllpConnection {
     private readonly settings: ConnectionSettings,
   ) {
     this.framer = new MllpFramer({ maxFrameBytes: settings.maxFrameBytes });
+    this.sender = settings.senders.newSender();
     this.closed = new Promise((resolve) => {
       socket.once('close', () => {
         this.onClose();
@@ -433,11 +442,13 @@ class MllpConnection {
         case 'frame':
           this.inGarbageBurst = false;
           this.framesReceived += 1;
+          this.settings.senders.frameReceived(this.sender);
           this.queue.push(event);
           break;
         case 'oversize':
           this.inGarbageBurst = false;
           this.framesReceived += 1;
+          this.settings.senders.frameReceived(this.sender);
           this.log('warn', 'frame_too_large', {
             code: 'mllp_frame_too_large',
             bytes: event.droppedBytes,
@@ -471,6 +482,7 @@ class MllpConnection {
       this.idleTimer?.refresh();
     }
     this.draining = false;
+    this.settings.senders.replied(this.sender);
     if (this.peerEnded || this.shuttingDown) this.endGracefully();
   }
 
@@ -537,6 +549,7 @@ class MllpConnection {
     if (this.frameTimer) clearTimeout(this.frameTimer);
     this.queue.length = 0;
     this.updateBufferedBytes(0);
+    this.settings.senders.replied(this.sender);
     this.log('info', 'connection_closed', {
       frames: this.framesReceived,
       garbageBytes: this.garbageBytes,
