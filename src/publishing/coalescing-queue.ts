@@ -3,8 +3,9 @@
  * device) are coalesced into one producer send. While a send is in flight, new calls queue, and the
  * queue goes out as one send once the broker has answered and `lingerAfterSendMs` has passed (at once
  * when that is 0 or the queue already holds a full batch). `lingerMs` is the same wait when nothing is
- * in flight, but only while the callers say that others may still join (PublishOptions.othersMayJoin:
- * with no sender left free to add to it, waiting only slows the ones waiting). With one request in flight anyway (an idempotent producer), sending each call on its
+ * in flight. Either wait lasts only while the callers say that others may still join
+ * (PublishOptions.othersMayJoin): with no sender left free to add to the batch, waiting only slows the
+ * ones waiting. With one request in flight anyway (an idempotent producer), sending each call on its
  * own made the broker round trip the gateway's ceiling; under load, the short wait after a send
  * makes each send carry more records, which costs the client and the broker less per record
  * (README "Performance").
