@@ -4,11 +4,12 @@
  *
  *   node bench/floor-server.mjs <port> ack
  *     MLLP frames in, one fixed ACK per frame out: no parsing, no FHIR, no Kafka.
- *   node bench/floor-server.mjs <port> kafka <brokers> <topic> <records.json> [compression]
+ *   node bench/floor-server.mjs <port> kafka <brokers> <topic> <records.json> [compression] [lingerMs] [lingerAfterSendMs]
  *     the same, and per frame one bench message's records (1 Device + 7 Observations, made by the
  *     gateway's pipeline: records.json, written by bench/lib/floor-servers.ts) produced with the gateway's client
  *     settings (@platformatic/kafka, idempotent, acks=all, one request in flight, sends coalesced
- *     across connections); the ACK goes after the send completes.
+ *     across connections, the gateway's two lingers: with 1,000 connections another sender can always
+ *     join); the ACK goes after the send completes.
  *
  * Prints "ready" on stdout once it listens (and, for kafka, once the producer is connected).
  */
@@ -17,7 +18,11 @@ import { inspect } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { Producer, ProduceAcks, compatibilityPartitioner, stringSerializers } from '@platformatic/kafka';
 
-const [portText, mode, brokers, topic, recordsFile, compression = 'none'] = process.argv.slice(2);
+const [portText, mode, brokers, topic, recordsFile, compression = 'none', lingerText = '0', lingerAfterSendText = '0'] = process.argv.slice(2);
+const lingerMs = Number(lingerText);
+const lingerAfterSendMs = Number(lingerAfterSendText);
+/** At most 64 frames (~410 KB) per send: the gateway caps a batch at 512 KB (kafka.maxBatchBytes). */
+const MAX_BATCH_FRAMES = 64;
 if (portText === undefined || (mode !== 'ack' && mode !== 'kafka') || (mode === 'kafka' && recordsFile === undefined)) {
   process.stderr.write('usage: floor-server.mjs <port> ack | <port> kafka <brokers> <topic> <records.json> [compression]\n');
   process.exit(2);
@@ -48,10 +53,17 @@ if (mode === 'kafka') {
 /** Frames waiting for the next send, and whether one is in flight (one request at a time, as the gateway). */
 let waiting = [];
 let sending = false;
+let lingerTimer;
+/** Sends after `ms`, or at once when that is 0 or a full batch waits (as the gateway's coalescing queue). */
+function flushAfter(ms) {
+  if (ms <= 0 || waiting.length >= MAX_BATCH_FRAMES) flush();
+  else lingerTimer ??= setTimeout(flush, ms);
+}
 function flush() {
+  clearTimeout(lingerTimer);
+  lingerTimer = undefined;
   if (sending || waiting.length === 0) return;
-  // At most 64 frames (~410 KB) per send: the gateway caps a batch at 512 KB (kafka.maxBatchBytes).
-  const batch = waiting.splice(0, 64);
+  const batch = waiting.splice(0, MAX_BATCH_FRAMES);
   sending = true;
   const messages = [];
   for (const { key, values } of batch) for (const value of values) messages.push({ topic, key, value, headers });
@@ -65,7 +77,7 @@ function flush() {
     },
   ).finally(() => {
     sending = false;
-    flush();
+    if (waiting.length > 0) flushAfter(lingerAfterSendMs);
   });
 }
 
@@ -79,7 +91,7 @@ const server = createServer((socket) => {
     if (producer === undefined) socket.write(ack);
     else {
       waiting.push({ socket, key, values: messageRecords[nextMessage++ % messageRecords.length] });
-      flush();
+      if (!sending) flushAfter(lingerMs);
     }
   });
 });

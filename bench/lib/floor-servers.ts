@@ -13,6 +13,7 @@ import { freePort } from '../../src/transports/free-port.ts';
 import { openConnections, openLoop, percentiles } from './mllp-load.ts';
 import { pipelineRecordsOf } from './pipeline-of.ts';
 import { cpuWindow, rssSampler } from './proc-stats.ts';
+import { kafkaSchema } from '../../schemas/config.ts';
 
 export type FloorMode = 'ack' | 'kafka';
 
@@ -48,7 +49,9 @@ export async function startFloorServer(options: {
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
     await admin.disconnect();
-    args.push(options.brokers.join(','), topic, await writeBenchRecords(), options.compression ?? 'none');
+    // The gateway's default lingers (kafka.lingerMs, kafka.lingerAfterSendMs), from the config schema.
+    const { lingerMs, lingerAfterSendMs } = kafkaSchema.parse({});
+    args.push(options.brokers.join(','), topic, await writeBenchRecords(), options.compression ?? 'none', String(lingerMs), String(lingerAfterSendMs));
   }
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), 'bench/floor-server.mjs', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
