@@ -24,7 +24,7 @@ const lingerAfterSendMs = Number(lingerAfterSendText);
 /** At most 64 frames (~410 KB) per send: the gateway caps a batch at 512 KB (kafka.maxBatchBytes). */
 const MAX_BATCH_FRAMES = 64;
 if (portText === undefined || (mode !== 'ack' && mode !== 'kafka') || (mode === 'kafka' && recordsFile === undefined)) {
-  process.stderr.write('usage: floor-server.mjs <port> ack | <port> kafka <brokers> <topic> <records.json> [compression]\n');
+  process.stderr.write('usage: floor-server.mjs <port> ack | <port> kafka <brokers> <topic> <records.json> [compression] [lingerMs] [lingerAfterSendMs]\n');
   process.exit(2);
 }
 

@@ -100,7 +100,7 @@ export const kafkaSchema = z
       .max(1_000)
       .default(5)
       .describe(
-        "How long a message's records wait for other connections' records before the producer sends, when no send is in flight (0: at once; 5 is Kafka 4's and librdkafka's linger.ms default). They wait only while an MLLP sender that sent recently is free to send again: once every recent sender is waiting for its ACK (one central station, or a few connections sending as fast as ACKs allow), nobody else can join and they go at once. With many connections each sending now and then (1,000 monitors at 1 message/s) one produce request then carries several messages, which cost the gateway ~8% less CPU in the benchmark (README \"Performance\"); an ACK waits at most this much longer. Records that arrive while a send is in flight go together in the next send anyway (see lingerAfterSendMs).",
+        "How long a message's records wait for other connections' records before the producer sends, when no send is in flight (0: at once; 5 is Kafka 4's and librdkafka's linger.ms default). They wait only while an MLLP sender that sent recently is free to send again: once every recent sender is waiting for its ACK (one central station, or a few connections sending as fast as ACKs allow), nobody else can join and they go at once. With many connections each sending now and then (1,000 monitors at 1 message/s) one produce request then carries several messages, which cut the gateway's CPU by ~8% in the benchmark (README \"Performance\"); an ACK waits at most this much longer. Records that arrive while a send is in flight go together in the next send anyway (see lingerAfterSendMs).",
       ),
     lingerAfterSendMs: z
       .number()

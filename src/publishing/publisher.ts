@@ -17,9 +17,10 @@ export interface OutboundRecord {
 export interface PublishOptions {
   readonly timeoutMs: number;
   /**
-   * Whether a record that finds no send in flight may wait kafka.lingerMs for records of other
-   * senders: asked when it starts waiting and again as each record joins it. Absent: it never waits
-   * (a caller that cannot tell would only be slowed down).
+   * Whether other senders' records may still join this call's send: asked before a call found with
+   * no send in flight waits kafka.lingerMs, and as each call joins a wait (that one, or the
+   * kafka.lingerAfterSendMs after a send), which a no ends at once. Absent: no (a caller that cannot
+   * tell would only be slowed down).
    */
   readonly othersMayJoin?: () => boolean;
 }
