@@ -196,10 +196,11 @@ describe('coalescing queue on the real broker', () => {
     await publisher.start([refusingTopic]);
     try {
       const huge: OutboundRecord = { topic: refusingTopic, key: 'caller-huge', value: 'x'.repeat(4_000), headers: {} };
+      const together = { timeoutMs: 20_000, othersMayJoin: () => true };
       const results = await Promise.allSettled([
-        publisher.publish(recordsOf(refusingTopic, 1, 0, 2), { timeoutMs: 20_000, othersMayJoin: () => true }),
-        publisher.publish([huge], { timeoutMs: 20_000, othersMayJoin: () => true }),
-        publisher.publish(recordsOf(refusingTopic, 2, 0, 2), { timeoutMs: 20_000, othersMayJoin: () => true }),
+        publisher.publish(recordsOf(refusingTopic, 1, 0, 2), together),
+        publisher.publish([huge], together),
+        publisher.publish(recordsOf(refusingTopic, 2, 0, 2), together),
       ]);
       expect(results.map((result) => (result.status === 'fulfilled' ? 'ok' : (result.reason as GatewayError).code))).toEqual(['ok', 'publish_refused', 'ok']);
       const read = await readAll(brokers, refusingTopic, { expected: 4, timeoutMs: 30_000 });

@@ -102,7 +102,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): Publisher 
       await producer.current().connect();
     },
 
-    publish: (records, options) => queue.publish(records, options),
+    publish: queue.publish,
 
     isConnected: () => connected && !lastPublishFailed,
     inFlightRecords: () => queue.inFlightRecords(),

@@ -195,7 +195,7 @@ export function createPlatformaticPublisher(options: PlatformaticPublisherOption
       started = true;
     },
 
-    publish: (records, options) => queue.publish(records, options),
+    publish: queue.publish,
 
     isConnected: () => started && !brokerUnreachable && !lastPublishFailed,
     inFlightRecords: () => queue.inFlightRecords(),
