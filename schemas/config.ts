@@ -189,7 +189,7 @@ export const mllpSchema = z
       .int()
       .min(1)
       .default(1000)
-      .describe('Concurrent MLLP connections accepted; one more is closed at once and logged as `mllp_connection_limit`.'),
+      .describe('Concurrent MLLP connections accepted, TLS handshakes under way included; one more is closed at once and logged as `mllp_connection_limit`.'),
       tls: mllpTlsSchema,
     workerThreads: z
       .number()

@@ -1,3 +1,4 @@
+import { readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import { readMessageHeader } from '../../hl7/header.ts';
 import { MllpClient } from './client.ts';
 import { MllpFramer, encodeMllpFrame } from './framer.ts';
 import { createMllpServer, type MllpHandler, type MllpLogEvent, type MllpServer, type MllpServerOptions } from './server.ts';
+import { generateTestPki } from '../../../test/support/certificates.ts';
 import { waitFor } from '../../../test/support/wait-for.ts';
 
 const echoHandler: MllpHandler = {
@@ -237,6 +239,32 @@ describe('MLLP server over TCP', () => {
     await serverReaches(() => server.connectionCount() === 1);
     const third = await connectClient(port);
     expect((await third.send('room again', { timeoutMs: 2_000 })).toString()).toBe('ACK:room again');
+  });
+
+  it('counts TLS sockets still in their handshake against maxConnections: one more is refused at once, and room comes back when the handshake timeout closes one', async () => {
+    const pki = await generateTestPki();
+    try {
+      const { port, logs, server } = await startServer({
+        maxConnections: 2,
+        tls: { cert: await readFile(pki.server.certFile), key: await readFile(pki.server.keyFile), requireClientCert: false, minVersion: 'TLSv1.2', handshakeTimeoutMs: 1_500 },
+      });
+      // TCP connections that never send a ClientHello: each holds its socket until the handshake timeout.
+      const stalled = [await connectRaw(port), await connectRaw(port)];
+      const refused = await connectRaw(port);
+      await closedBy(refused);
+      expect(eventsNamed(logs, 'connection_refused')).toEqual([expect.objectContaining({ code: 'mllp_connection_limit', limit: 2 })]);
+      expect(eventsNamed(logs, 'tls_handshake_failed')).toEqual([]);
+      expect(server.connectionCount()).toBe(0); // neither stalled socket was ever served
+
+      await Promise.all(stalled.map((socket) => closedBy(socket)));
+      expect(eventsNamed(logs, 'tls_handshake_failed')).toHaveLength(2);
+      const client = new MllpClient();
+      clients.push(client);
+      await client.connect('127.0.0.1', port, { timeoutMs: 2_000, tls: { ca: [await readFile(pki.ca.certFile)] } });
+      expect((await client.send('over TLS', { timeoutMs: 2_000 })).toString()).toBe('ACK:over TLS');
+    } finally {
+      await rm(pki.dir, { recursive: true, force: true });
+    }
   });
 
   it('survives a handler that throws or rejects: no reply, a log line with the code, service goes on', async () => {

@@ -12,7 +12,8 @@
  * end the process: each is logged with a code and the listener keeps serving.
  *
  * With `tls`, the listener speaks MLLP inside TLS (node:tls), optionally mutual TLS: the framer, limits
- * and ordering are the same; a connection is served only once its handshake succeeded, and a failed
+ * and ordering are the same (a socket counts against maxConnections from its accept, its handshake
+ * included); a connection is served only once its handshake succeeded, and a failed
  * handshake (a plain TCP sender, no or an untrusted client certificate, a timeout) is logged with
  * mllp_tls_handshake_failed and a reason, and the socket closed; the listener keeps serving.
  *
@@ -109,6 +110,7 @@ export interface MllpServerOptions {
   readonly frameTimeoutMs?: number;
   /** Bytes of unfinished and queued frames all connections together may hold; default: no limit. */
   readonly maxBufferedBytes?: number;
+  /** Sockets open at once, TLS handshakes under way included; one more is closed at once (mllp_connection_limit). */
   readonly maxConnections: number;
   readonly handler: MllpHandler;
   readonly log: (event: MllpLogEvent) => void;
@@ -177,6 +179,19 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
   server.on('error', (error: NodeJS.ErrnoException) => {
     log({ level: 'error', event: 'server_error', errorName: error.code ?? error.name });
   });
+  // Node counts every accepted socket, a TLS one still in its handshake too, and closes one more at
+  // once: unfinished handshakes cannot hold more than the limit either.
+  server.maxConnections = options.maxConnections;
+  server.on('drop', (dropped?: { remoteAddress?: string; remotePort?: number }) => {
+    log({
+      level: 'warn',
+      event: 'connection_refused',
+      code: 'mllp_connection_limit',
+      remoteAddress: dropped?.remoteAddress ?? '',
+      remotePort: dropped?.remotePort ?? 0,
+      limit: options.maxConnections,
+    });
+  });
   if (options.tls !== undefined) {
     server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
       log({
@@ -210,9 +225,8 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
       socket.destroy();
       return;
     }
-    if (closing !== undefined || connections.size >= options.maxConnections) {
-      log({ level: 'warn', event: 'connection_refused', code: 'mllp_connection_limit', ...remote, limit: options.maxConnections });
-      socket.destroy();
+    if (closing !== undefined) {
+      socket.destroy(); // accepted in the same turn as close() began: its sender reconnects
       return;
     }
     connectionSequence += 1;
