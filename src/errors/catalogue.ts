@@ -226,6 +226,13 @@ export const errorCatalogue = {
     message:
       'The records could not be written and synced to the local spool (disk full, read-only or unwritable delivery.spool.dir); the message was not accepted. Resend it; the gateway retries the disk on the next message.',
   },
+  spool_unusable: {
+    stage: 'publish',
+    retryable: false,
+    hl7: '207',
+    message:
+      'At start-up the spool directory (delivery.spool.dir) could not be created or written (read-only file system, no permission, a file in its path, disk full), so the gateway did not start. Give it a writable directory on a local disk (SPOOL_DIR), or set delivery.ack: kafka.',
+  },
   spool_torn_record_discarded: {
     stage: 'publish',
     retryable: false,

@@ -260,6 +260,22 @@ describe('spool: one owner per directory', () => {
   });
 });
 
+describe('spool: a directory it cannot use', () => {
+  it('a spool dir under a regular file (real ENOTDIR) fails open with spool_unusable, naming the errno and the path', async () => {
+    await writeFile(join(dir, 'a-file'), 'not a directory');
+    const under = join(dir, 'a-file', 'spool');
+    const failure = await openTestSpool({ dir: under }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(GatewayError);
+    expect(failure).toMatchObject({ code: 'spool_unusable', retryable: false });
+    expect((failure as GatewayError).message).toMatch(/SPOOL_DIR/);
+    expect((failure as GatewayError).message).toContain('ENOTDIR');
+    expect((failure as GatewayError).message).toContain(join(dir, 'a-file'));
+  });
+});
+
 describe('spool: checkpoint and segments', () => {
   it('resumes after the checkpoint on reopen', async () => {
     const spool = await openTestSpool();

@@ -10,6 +10,8 @@
  * - A failed write (ENOSPC, EACCES, EROFS, EIO) fails its appends with spool_write_failed, the
  *   segment is truncated back to its last durable size, and the next append (or a periodic probe)
  *   tries again: there is no permanently broken state.
+ * - open() fails with spool_unusable when the directory cannot be made or written (read-only, no
+ *   permission, a file in its path, disk full): the gateway does not start on a spool it cannot keep.
  * - open() recovers after a crash: a torn or corrupt record at the end of the last segment was
  *   never acknowledged and is cut off (spool_torn_record_discarded); a bad record with data after
  *   it is corruption of acknowledged data: the segment is copied to quarantine/ for forensics, the
@@ -126,8 +128,14 @@ export function segmentName(firstSeq: bigint): string {
 export async function openSpool(options: SpoolOptions): Promise<Spool> {
   const { dir, log } = options;
   const openFile = options.openFile ?? ((path: string, flags: string) => open(path, flags));
-  await mkdir(dir, { recursive: true });
-  await takeLock(dir);
+  try {
+    await mkdir(dir, { recursive: true });
+    await takeLock(dir); // the first write: a read-only or full disk fails here
+  } catch (error) {
+    // A lock held by another gateway says so itself; a file-system refusal gets the code and what to do.
+    if (errnoOf(error) === 'unknown') throw error;
+    throw new GatewayError('spool_unusable', `(${describe(error)})`, { cause: error });
+  }
   await unlink(join(dir, `${checkpointFile}.tmp`)).catch(() => undefined);
 
   let deliveredThrough = await readCheckpoint(dir, log);
