@@ -10,11 +10,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildInfoFile, compiledEntry, gatewayEnvironment, gatewayNodeFlags, sourceRoots } from '../../bin/launcher.js';
 import { build } from '../../scripts/build.ts';
-import { readAcknowledgement } from '../../src/hl7/read-ack.ts';
-import { MllpClient } from '../../src/transports/mllp/client.ts';
 import { createChildGateway, type ChildGateway } from '../support/child-gateway.ts';
 import { kafkaBrokers, readAll } from '../support/kafka.ts';
 import { pcd01Message } from '../support/messages.ts';
+import { sendForAck } from '../support/send-for-ack.ts';
 
 const repoRoot = new URL('../../', import.meta.url).pathname;
 // Inside the repository, so the compiled modules resolve node_modules as dist/ does.
@@ -34,14 +33,7 @@ describe('the compiled gateway (npm run build)', () => {
   it('takes a PCD-01 message over MLLP, publishes its Observations with their LOINC codes, and serves the dashboard page (GET /), run with the node flags and environment of the image', async () => {
     gateway = await createChildGateway({ brokers: kafkaBrokers(), name: 'compiled', entry: join(outDir, 'src', 'cli', 'main.js'), nodeFlags: gatewayNodeFlags, env: gatewayEnvironment });
     await gateway.start();
-    const client = new MllpClient();
-    try {
-      await client.connect('127.0.0.1', gateway.mllpPort, { timeoutMs: 10_000 });
-      const reply = readAcknowledgement(await client.send(pcd01Message({ controlId: 'BUILD-1' }), { timeoutMs: 30_000 }));
-      expect(reply?.code).toBe('CA');
-    } finally {
-      await client.close();
-    }
+    expect(await sendForAck(gateway.mllpPort, pcd01Message({ controlId: 'BUILD-1' }))).toBe('CA');
     const records = await readAll(kafkaBrokers(), gateway.topics.observation, { expected: 3, timeoutMs: 30_000 }); // SpO2, pulse rate, the blood-pressure panel
     const codings = records.map((record) => (JSON.parse(record.value) as { code: { coding: { system: string; code: string }[] } }).code.coding);
     // The terminology tables (JSON files read at run time) mapped MDC 150456 to LOINC 59408-5.

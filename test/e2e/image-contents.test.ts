@@ -15,11 +15,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayEnvironment, gatewayNodeFlags } from '../../bin/launcher.js';
 import { build } from '../../scripts/build.ts';
-import { readAcknowledgement } from '../../src/hl7/read-ack.ts';
-import { MllpClient } from '../../src/transports/mllp/client.ts';
 import { createChildGateway, type ChildGateway } from '../support/child-gateway.ts';
 import { kafkaBrokers, readAll } from '../support/kafka.ts';
 import { pcd01Message } from '../support/messages.ts';
+import { sendForAck } from '../support/send-for-ack.ts';
 
 const repoRoot = new URL('../../', import.meta.url).pathname;
 const dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
@@ -82,14 +81,7 @@ describe('the image contents (Dockerfile, assembled without Docker)', () => {
       env: { ...gatewayEnvironment, NODE_ENV: 'production' },
     });
     await gateway.start();
-    const client = new MllpClient();
-    try {
-      await client.connect('127.0.0.1', gateway.mllpPort, { timeoutMs: 10_000 });
-      const reply = readAcknowledgement(await client.send(pcd01Message({ controlId: 'IMAGE-1' }), { timeoutMs: 30_000 }));
-      expect(reply?.code).toBe('CA');
-    } finally {
-      await client.close();
-    }
+    expect(await sendForAck(gateway.mllpPort, pcd01Message({ controlId: 'IMAGE-1' }))).toBe('CA');
     // SpO2, pulse rate and the blood-pressure panel, coded from the terminology tables (JSON files dist/ reads at run time).
     const records = await readAll(kafkaBrokers(), gateway.topics.observation, { expected: 3, timeoutMs: 30_000 });
     const loinc = records.flatMap((record) => (JSON.parse(record.value) as { code: { coding: { system: string; code: string }[] } }).code.coding.filter((c) => c.system === 'http://loinc.org').map((c) => c.code));
