@@ -182,15 +182,8 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
   // Node counts every accepted socket, a TLS one still in its handshake too, and closes one more at
   // once: unfinished handshakes cannot hold more than the limit either.
   server.maxConnections = options.maxConnections;
-  server.on('drop', (dropped?: { remoteAddress?: string; remotePort?: number }) => {
-    log({
-      level: 'warn',
-      event: 'connection_refused',
-      code: 'mllp_connection_limit',
-      remoteAddress: dropped?.remoteAddress ?? '',
-      remotePort: dropped?.remotePort ?? 0,
-      limit: options.maxConnections,
-    });
+  server.on('drop', (dropped?: Peer) => {
+    log({ level: 'warn', event: 'connection_refused', code: 'mllp_connection_limit', ...peerOf(dropped), limit: options.maxConnections });
   });
   if (options.tls !== undefined) {
     server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
@@ -200,8 +193,7 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
         code: 'mllp_tls_handshake_failed',
         errorName: error.code ?? error.name,
         reason: describeHandshakeFailure(error),
-        remoteAddress: socket.remoteAddress ?? '',
-        remotePort: socket.remotePort ?? 0,
+        ...peerOf(socket),
       });
       socket.destroy();
     });
@@ -209,7 +201,7 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
   // A TLS server reports a connection once its handshake succeeded; a plain one, once accepted.
   server.on(options.tls === undefined ? 'connection' : 'secureConnection', (socket: net.Socket) => {
     socket.on('error', () => {}); // a socket refused below may still report a reset; nothing to do
-    const remote = { remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0 };
+    const remote = peerOf(socket);
     if (options.tls?.requireClientCert === true && socket instanceof tls.TLSSocket && !socket.authorized) {
       // Refused before a single byte of it is read: no frame, no ACK.
       const noCertificate = Object.keys(socket.getPeerCertificate()).length === 0;
@@ -601,6 +593,16 @@ function createTlsServer(settings: MllpTlsOptions): tls.Server {
     minVersion: settings.minVersion,
     handshakeTimeout: settings.handshakeTimeoutMs,
   });
+}
+
+/** A socket's (or a dropped connection's) address for a log line; Node leaves them undefined once a socket is gone. */
+interface Peer {
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+}
+
+function peerOf(peer: Peer | undefined): { remoteAddress: string; remotePort: number } {
+  return { remoteAddress: peer?.remoteAddress ?? '', remotePort: peer?.remotePort ?? 0 };
 }
 
 function tlsDetails(socket: tls.TLSSocket): Pick<MllpLogEvent, 'tlsProtocol' | 'clientCertificate'> {
