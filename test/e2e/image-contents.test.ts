@@ -25,6 +25,8 @@ const dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
 /** The final stage: everything after the last FROM. */
 const finalStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
 const imageDir = mkdtempSync(join(tmpdir(), 'vitalbridge-image-'));
+/** The image's ENV (gatewayEnvironment, kept equal to the Dockerfile's by compiled-build.test.ts) and NODE_ENV. */
+const imageEnvironment = { ...gatewayEnvironment, NODE_ENV: 'production' };
 let gateway: ChildGateway | undefined;
 
 function run(command: string, args: readonly string[], cwd: string): void {
@@ -66,7 +68,7 @@ describe('the image contents (Dockerfile, assembled without Docker)', () => {
   });
 
   it('answers --help, run as the ENTRYPOINT runs it', () => {
-    const result = spawnSync(process.execPath, [...gatewayNodeFlags, join(imageDir, 'bin', 'vitalbridge.js'), '--help'], { cwd: imageDir, encoding: 'utf8', env: { ...process.env, ...gatewayEnvironment, NODE_ENV: 'production' } });
+    const result = spawnSync(process.execPath, [...gatewayNodeFlags, join(imageDir, 'bin', 'vitalbridge.js'), '--help'], { cwd: imageDir, encoding: 'utf8', env: { ...process.env, ...imageEnvironment } });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('Run the gateway: MLLP listener');
@@ -78,7 +80,7 @@ describe('the image contents (Dockerfile, assembled without Docker)', () => {
       name: 'image',
       entry: join(imageDir, 'bin', 'vitalbridge.js'),
       nodeFlags: gatewayNodeFlags,
-      env: { ...gatewayEnvironment, NODE_ENV: 'production' },
+      env: imageEnvironment,
     });
     await gateway.start();
     expect(await sendForAck(gateway.mllpPort, pcd01Message({ controlId: 'IMAGE-1' }))).toBe('CA');
@@ -93,10 +95,10 @@ describe('the image contents (Dockerfile, assembled without Docker)', () => {
     // The HEALTHCHECK's own command, as the image runs it.
     const healthcheck = /^\s*CMD node -e "(.*)"$/m.exec(finalStage.slice(finalStage.indexOf('HEALTHCHECK')))?.[1];
     expect(healthcheck, 'the Dockerfile HEALTHCHECK runs node -e "..."').toBeDefined();
-    const check = spawnSync(process.execPath, ['-e', healthcheck ?? ''], { cwd: imageDir, env: { ...process.env, HTTP_PORT: String(gateway.httpPort) }, timeout: 3_000 });
-    expect(check.status).toBe(0);
+    const env = { ...process.env, HTTP_PORT: String(gateway.httpPort) };
+    const healthcheckStatus = () => spawnSync(process.execPath, ['-e', healthcheck ?? ''], { cwd: imageDir, env, timeout: 3_000 }).status;
+    expect(healthcheckStatus()).toBe(0);
     await gateway.stop();
-    const down = spawnSync(process.execPath, ['-e', healthcheck ?? ''], { cwd: imageDir, env: { ...process.env, HTTP_PORT: String(gateway.httpPort) }, timeout: 3_000 });
-    expect(down.status).toBe(1);
+    expect(healthcheckStatus()).toBe(1);
   }, 120_000);
 });
