@@ -7,7 +7,9 @@
  *   AB_STEPS=closed:256 AB_SECONDS=15 npx tsx bench/ab.ts
  *
  * HEAP_SAMPLING_DELAY_MS (default 8000: after the warm-up), HEAP_SAMPLING_MS (default 5000),
- * HEAP_SAMPLING_FILE (default /tmp/gateway-<pid>.heapprofile). Worker threads inherit --import;
+ * HEAP_SAMPLING_FILE (default /tmp/gateway-<pid>.heapprofile). HEAP_SAMPLING_SURVIVORS=1 leaves out what
+ * scavenges freed, so the profile shows what survived the young generation (what gets copied and
+ * promoted, then left to major GCs) instead of everything allocated. Worker threads inherit --import;
  * only the main thread samples.
  */
 import { writeFileSync } from 'node:fs';
@@ -22,7 +24,7 @@ if (isMainThread) {
   setTimeout(() => {
     const session = new Session();
     session.connect();
-    const sampling = { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true };
+    const sampling = { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: process.env.HEAP_SAMPLING_SURVIVORS !== '1' };
     session.post('HeapProfiler.startSampling', sampling, (startError) => {
       if (startError) return console.error(`heap-sampling: could not start: ${startError.message}`);
       setTimeout(() => {
