@@ -1,5 +1,6 @@
 import { readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
+import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GatewayError } from '../../errors/catalogue.ts';
@@ -262,6 +263,58 @@ describe('MLLP server over TCP', () => {
       clients.push(client);
       await client.connect('127.0.0.1', port, { timeoutMs: 2_000, tls: { ca: [await readFile(pki.ca.certFile)] } });
       expect((await client.send('over TLS', { timeoutMs: 2_000 })).toString()).toBe('ACK:over TLS');
+    } finally {
+      await rm(pki.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('frees the slot of a peer that leaves in the middle of its TLS handshake at once, not after the handshake timeout', async () => {
+    const pki = await generateTestPki();
+    try {
+      const { port, logs } = await startServer({
+        maxConnections: 1,
+        tls: { cert: await readFile(pki.server.certFile), key: await readFile(pki.server.keyFile), requireClientCert: false, minVersion: 'TLSv1.2', handshakeTimeoutMs: 30_000 },
+      });
+      const quitter = await connectRaw(port);
+      quitter.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x50, 0x01])); // the first bytes of a ClientHello
+      await sleep(50);
+      quitter.end();
+      await serverReaches(() => eventsNamed(logs, 'tls_handshake_failed').length === 1);
+      expect(eventsNamed(logs, 'tls_handshake_failed')[0]).toMatchObject({ code: 'mllp_tls_handshake_failed', errorName: 'ECONNRESET' });
+      // The one slot is free again well inside the 30 s handshake timeout.
+      const client = new MllpClient();
+      clients.push(client);
+      await client.connect('127.0.0.1', port, { timeoutMs: 2_000, tls: { ca: [await readFile(pki.ca.certFile)] } });
+      expect((await client.send('after the quitter', { timeoutMs: 2_000 })).toString()).toBe('ACK:after the quitter');
+      expect(eventsNamed(logs, 'connection_refused')).toEqual([]);
+    } finally {
+      await rm(pki.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('replies over TLS to a sender that half-closes right after its last message', async () => {
+    const pki = await generateTestPki();
+    try {
+      const { port } = await startServer({
+        tls: { cert: await readFile(pki.server.certFile), key: await readFile(pki.server.keyFile), requireClientCert: false, minVersion: 'TLSv1.2', handshakeTimeoutMs: 5_000 },
+        handler: {
+          ...echoHandler,
+          onMessage: async (payload) => {
+            await sleep(50);
+            return `ACK:${payload.toString()}`;
+          },
+        },
+      });
+      const socket = tls.connect({ host: '127.0.0.1', port, ca: [await readFile(pki.ca.certFile)] });
+      sockets.push(socket);
+      await new Promise((resolve, reject) => {
+        socket.once('secureConnect', resolve);
+        socket.once('error', reject);
+      });
+      const replies = readReplies(socket, 2);
+      socket.end(Buffer.concat([encodeMllpFrame('a'), encodeMllpFrame('b')]));
+      expect(await replies).toEqual(['ACK:a', 'ACK:b']);
+      await closedBy(socket);
     } finally {
       await rm(pki.dir, { recursive: true, force: true });
     }

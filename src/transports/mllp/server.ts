@@ -200,6 +200,7 @@ export function createMllpServer(options: MllpServerOptions): MllpServer {
   }
   // A TLS server reports a connection once its handshake succeeded; a plain one, once accepted.
   server.on(options.tls === undefined ? 'connection' : 'secureConnection', (socket: net.Socket) => {
+    socket.allowHalfOpen = true;
     socket.on('error', () => {}); // a socket refused below may still report a reset; nothing to do
     const remote = peerOf(socket);
     if (options.tls?.requireClientCert === true && socket instanceof tls.TLSSocket && !socket.authorized) {
@@ -581,7 +582,10 @@ class MllpConnection {
 
 function createTlsServer(settings: MllpTlsOptions): tls.Server {
   return tls.createServer({
-    allowHalfOpen: true,
+    // Not half-open until the handshake succeeds ('secureConnection' turns it on): a peer that ends
+    // its side mid-handshake is closed at once instead of holding a maxConnections slot until the
+    // handshake timeout.
+    allowHalfOpen: false,
     cert: settings.cert,
     key: settings.key,
     ...(settings.ca !== undefined ? { ca: settings.ca } : {}),
