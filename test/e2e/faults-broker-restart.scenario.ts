@@ -6,54 +6,33 @@
  * counted, listed and must be identical. Run by faults-broker-restart.test.ts (ack: kafka) and
  * faults-broker-restart-spool.test.ts (ack: spool). Uses a broker of its own, since it stops it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalKafka, type LocalKafka } from '../../src/kafka-local/local-kafka.ts';
+import { describe, expect, it } from 'vitest';
 import { AckedLedger, positiveAckCodes } from '../support/acked-ledger.ts';
-import { createChildGateway, type ChildGateway } from '../support/child-gateway.ts';
 import { waitFor } from '../support/wait-for.ts';
 import {
   deliveryConfig,
   expectNothingAcknowledgedLost,
   finalCheck,
   spoolPending,
-  startSerialRig,
+  useFaultRig,
   waitForSerialData,
   waitUntilDelivered,
   type AckMode,
-  type SerialRig,
 } from '../support/fault-scenario.ts';
 import { startMllpStream } from '../support/mllp-stream.ts';
 
 export function defineBrokerRestartTests(mode: AckMode): void {
-  const workDir = mkdtempSync(join(tmpdir(), `vb-faults-broker-${mode}-`));
-  let broker: LocalKafka;
-  let serial: SerialRig;
-  let gateway: ChildGateway;
-
-  beforeAll(async () => {
-    [broker, serial] = await Promise.all([startLocalKafka({ heapMb: 384 }), startSerialRig(workDir)]);
-    gateway = await createChildGateway({
-      brokers: broker.brokers,
-      name: `broker-restart-${mode}`,
-      logLevel: 'debug',
-      // A short publish deadline: during the outage (ack: kafka) senders get CR quickly and resend, like devices do.
-      config: { kafka: { publishTimeoutMs: 3_000 }, devices: serial.devices, ...deliveryConfig(mode, join(workDir, 'spool')) },
-    });
-    await gateway.start();
-  }, 180_000);
-
-  afterAll(async () => {
-    await serial?.stop();
-    await gateway?.dispose();
-    await broker?.stop();
-    rmSync(workDir, { recursive: true, force: true });
-  }, 60_000);
+  const rig = useFaultRig({
+    name: `broker-restart-${mode}`,
+    ownBroker: true,
+    // A short publish deadline: during the outage (ack: kafka) senders get CR quickly and resend, like devices do.
+    gateway: (serial, workDir) => ({ config: { kafka: { publishTimeoutMs: 3_000 }, devices: serial.devices, ...deliveryConfig(mode, join(workDir, 'spool')) } }),
+  });
 
   describe(`fault: Kafka broker stopped and restarted mid-stream (delivery.ack: ${mode})`, () => {
     it('loses no positively acknowledged MLLP message and no accepted serial frame; duplicates only identical', async () => {
+      const { gateway, serial, broker } = rig;
       const ledger = new AckedLedger();
       const stream = startMllpStream({ port: gateway.mllpPort, connections: 4, ledger, prefix: 'BR' });
       const maxPending = new Map<string, number>();

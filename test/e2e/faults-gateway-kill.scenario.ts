@@ -10,49 +10,30 @@
  * (README, serial devices): the count is printed, and only a SIGKILLed lifetime may lose any.
  * Run by faults-gateway-kill.test.ts (ack: kafka) and faults-gateway-kill-spool.test.ts (ack: spool).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AckedLedger } from '../support/acked-ledger.ts';
-import { createChildGateway, type ChildGateway } from '../support/child-gateway.ts';
-import { deliveryConfig, finalCheck, startSerialRig, waitUntilDelivered, type AckMode, type SerialRig } from '../support/fault-scenario.ts';
+import { deliveryConfig, finalCheck, useFaultRig, waitUntilDelivered, type AckMode } from '../support/fault-scenario.ts';
 import { waitFor } from '../support/wait-for.ts';
-import { kafkaBrokers } from '../support/kafka.ts';
 import { startMllpStream } from '../support/mllp-stream.ts';
 
 const KILLS = 3;
 
 export function defineGatewayKillTests(mode: AckMode): void {
-  const workDir = mkdtempSync(join(tmpdir(), `vb-faults-kill-${mode}-`));
-  let serial: SerialRig;
-  let gateway: ChildGateway;
-
-  beforeAll(async () => {
-    serial = await startSerialRig(workDir);
-    gateway = await createChildGateway({
-      brokers: kafkaBrokers(),
-      name: `gateway-kill-${mode}`,
-      logLevel: 'debug',
-      config: { devices: serial.devices, ...deliveryConfig(mode, join(workDir, 'spool')) },
-    });
-    await gateway.start();
-  }, 180_000);
-
-  afterAll(async () => {
-    await serial?.stop();
-    await gateway?.dispose();
-    rmSync(workDir, { recursive: true, force: true });
-  }, 60_000);
+  const rig = useFaultRig({
+    name: `gateway-kill-${mode}`,
+    gateway: (serial, workDir) => ({ config: { devices: serial.devices, ...deliveryConfig(mode, join(workDir, 'spool')) } }),
+  });
 
   /** Frames the current lifetime handed to the publisher, from its debug log. */
   function publishedThisLifetime(deviceId: string): number {
-    const current = gateway.lifetimes.length - 1;
-    return gateway.logEvents().filter((event) => event.lifetime === current && event.event === 'device_message_published' && event.device === deviceId).length;
+    const current = rig.gateway.lifetimes.length - 1;
+    return rig.gateway.logEvents().filter((event) => event.lifetime === current && event.event === 'device_message_published' && event.device === deviceId).length;
   }
 
   describe(`fault: gateway SIGKILLed mid-stream and restarted (delivery.ack: ${mode})`, () => {
     it(`${KILLS} SIGKILLs: no positively acknowledged MLLP message and no published serial frame lost; duplicates only identical`, async () => {
+      const { gateway, serial } = rig;
       const ledger = new AckedLedger();
       // Short pauses between messages, so that a kill usually finds exchanges in flight (attempts
       // without a reply, resent to the next lifetime: "failed attempts" in the summary).
@@ -85,7 +66,7 @@ export function defineGatewayKillTests(mode: AckMode): void {
           (mode === 'spool' ? `; torn spool records discarded at each restart: ${tornRecords.join(', ')}` : ''),
       );
 
-      const check = await finalCheck(`gateway SIGKILLed ${KILLS}x and restarted (ack: ${mode})`, gateway, kafkaBrokers(), ledger, serial.deviceIds);
+      const check = await finalCheck(`gateway SIGKILLed ${KILLS}x and restarted (ack: ${mode})`, gateway, rig.brokers, ledger, serial.deviceIds);
       expect(check.mllp.acked).toBeGreaterThan(4 * 8 * (KILLS + 1));
       expect(check.mllp.missing).toEqual([]);
       for (const duplicate of check.mllp.duplicates) expect(duplicate, duplicate.resourceId).toMatchObject({ identicalKey: true, identicalValue: true });

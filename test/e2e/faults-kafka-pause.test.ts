@@ -6,46 +6,24 @@
  * broker). ACK latency grows (printed, not asserted beyond sanity), the gateway's RSS stays bounded,
  * nothing acknowledged or accepted is lost, duplicates are identical. Uses a broker of its own.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalKafka, type LocalKafka } from '../../src/kafka-local/local-kafka.ts';
+import { describe, expect, it } from 'vitest';
 import { AckedLedger, summarize } from '../support/acked-ledger.ts';
-import { createChildGateway, type ChildGateway } from '../support/child-gateway.ts';
-import { expectNothingAcknowledgedLost, finalCheck, startSerialRig, waitForSerialData, type SerialRig } from '../support/fault-scenario.ts';
+import { expectNothingAcknowledgedLost, finalCheck, useFaultRig, waitForSerialData } from '../support/fault-scenario.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { startMllpStream } from '../support/mllp-stream.ts';
 
 const PUBLISH_TIMEOUT_MS = 8_000;
 /** Generous: the gateway runs at ~100-200 MB here; a leak under a frozen broker would pass it. */
 const RSS_BOUND_MB = 600;
-const workDir = mkdtempSync(join(tmpdir(), 'vb-faults-pause-'));
-let broker: LocalKafka;
-let serial: SerialRig;
-let gateway: ChildGateway;
-
-beforeAll(async () => {
-  [broker, serial] = await Promise.all([startLocalKafka({ heapMb: 384 }), startSerialRig(workDir)]);
-  gateway = await createChildGateway({
-    brokers: broker.brokers,
-    name: 'kafka-pause',
-    logLevel: 'debug',
-    config: { kafka: { publishTimeoutMs: PUBLISH_TIMEOUT_MS }, devices: serial.devices },
-  });
-  await gateway.start();
-}, 180_000);
-
-afterAll(async () => {
-  broker?.resume();
-  await serial?.stop();
-  await gateway?.dispose();
-  await broker?.stop();
-  rmSync(workDir, { recursive: true, force: true });
-}, 60_000);
+const rig = useFaultRig({
+  name: 'kafka-pause',
+  ownBroker: true,
+  gateway: (serial) => ({ config: { kafka: { publishTimeoutMs: PUBLISH_TIMEOUT_MS }, devices: serial.devices } }),
+});
 
 describe('fault: Kafka slow (broker process frozen with SIGSTOP, then SIGCONT)', () => {
   it('ACKs are late or refused, never lost; memory stays bounded; accepted serial frames all reach Kafka', async () => {
+    const { gateway, serial, broker } = rig;
     const ledger = new AckedLedger();
     const rssSamples: { at: number; kb: number }[] = [];
     const sampler = setInterval(() => {

@@ -7,42 +7,26 @@
  * once freed, the gateway accepts again on its own, and nothing acknowledged before, during or after
  * is lost. Needs root and unshare: without them the test fails, saying what is missing.
  */
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AckedLedger, positiveAckCodes } from '../support/acked-ledger.ts';
-import { assertMountNamespaceAvailable, createChildGateway, type ChildGateway } from '../support/child-gateway.ts';
-import { expectNothingAcknowledgedLost, finalCheck, startSerialRig, waitUntilDelivered, waitForSerialData, type SerialRig } from '../support/fault-scenario.ts';
+import { assertMountNamespaceAvailable } from '../support/child-gateway.ts';
+import { expectNothingAcknowledgedLost, finalCheck, useFaultRig, waitUntilDelivered, waitForSerialData } from '../support/fault-scenario.ts';
 import { waitFor } from '../support/wait-for.ts';
-import { kafkaBrokers } from '../support/kafka.ts';
 import { startMllpStream } from '../support/mllp-stream.ts';
 
 const TMPFS_BYTES = 8 * 1024 * 1024;
-const workDir = mkdtempSync(join(tmpdir(), 'vb-faults-diskfull-'));
-const spoolDir = join(workDir, 'spool');
-let serial: SerialRig;
-let gateway: ChildGateway;
-
-beforeAll(async () => {
-  assertMountNamespaceAvailable();
-  serial = await startSerialRig(workDir);
-  gateway = await createChildGateway({
-    brokers: kafkaBrokers(),
-    name: 'disk-full',
-    logLevel: 'debug',
+beforeAll(() => assertMountNamespaceAvailable());
+const rig = useFaultRig({
+  name: 'disk-full',
+  gateway: (serial) => ({
     tmpfs: { path: spoolDir, sizeBytes: TMPFS_BYTES },
     // maxBytes stays at its 1 GiB default, far above the file system: the disk fills, not the spool.
     config: { devices: serial.devices, delivery: { ack: 'spool', spool: { dir: spoolDir, segmentBytes: 1024 * 1024 } } },
-  });
-  await gateway.start();
-}, 180_000);
-
-afterAll(async () => {
-  await serial?.stop();
-  await gateway?.dispose();
-  rmSync(workDir, { recursive: true, force: true });
-}, 60_000);
+  }),
+});
+const spoolDir = join(rig.workDir, 'spool');
 
 /** Writes `path` until the file system refuses one more byte (ENOSPC); returns the bytes written. */
 function fillUp(path: string): number {
@@ -70,6 +54,7 @@ function fillUp(path: string): number {
 
 describe('fault: the spool disk is full (delivery.ack: spool, tmpfs in a private mount namespace)', () => {
   it('full: NAK spool_write_failed, ENOSPC logged, /readyz 503, no positive ACK; freed: accepts again; nothing acknowledged lost', async () => {
+    const { gateway, serial } = rig;
     const ledger = new AckedLedger();
     const stream = startMllpStream({ port: gateway.mllpPort, connections: 4, ledger, prefix: 'DF' });
     const filler = gateway.pathInside(join(spoolDir, 'filler'));
@@ -131,7 +116,7 @@ describe('fault: the spool disk is full (delivery.ack: spool, tmpfs in a private
       .all()
       .flatMap((entry) => entry.replies.map((code, index) => ({ controlId: entry.controlId, code, at: entry.replyTimes[index] ?? 0 })))
       .filter((reply) => positiveAckCodes.has(reply.code) && reply.at >= fullFrom && reply.at < freedAt);
-    const check = await finalCheck('spool disk full, then freed (ack: spool)', gateway, kafkaBrokers(), ledger, serial.deviceIds);
+    const check = await finalCheck('spool disk full, then freed (ack: spool)', gateway, rig.brokers, ledger, serial.deviceIds);
     console.log(`[faults]   positive ACKs while the disk was full: ${positiveWhileFull.length}`);
     expect(positiveWhileFull).toEqual([]);
     expect(check.mllp.errorCodes.spool_write_failed ?? 0).toBeGreaterThan(0);

@@ -1,13 +1,18 @@
 /**
- * What the fault tests share: two serial devices from real simulator processes (one on a socat pty
- * pair, one on TCP like a terminal server), waits on what they publish, and the final
- * check that reads the observation topic to its end and diffs it against both ledgers.
+ * What the fault tests share: their set-up and tear-down (useFaultRig), two serial devices from real
+ * simulator processes (one on a socat pty pair, one on TCP like a terminal server), waits on what
+ * they publish, and the final check that reads the observation topic to its end and diffs it
+ * against both ledgers.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AckedLedger, formatReport, readTopicToEnd, type LedgerReport } from './acked-ledger.ts';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { startLocalKafka, type LocalKafka } from '../../src/kafka-local/local-kafka.ts';
 import { freePort } from '../../src/transports/free-port.ts';
-import type { ChildGateway } from './child-gateway.ts';
+import { createChildGateway, type ChildGateway, type ChildGatewayOptions } from './child-gateway.ts';
+import { kafkaBrokers } from './kafka.ts';
 import { formatSerialReport, serialLedger, type SerialDeviceReport } from './serial-ledger.ts';
 import { startSimulator, type SimulatorProcess } from './simulator-process.ts';
 import { waitFor } from './wait-for.ts';
@@ -41,6 +46,74 @@ export async function startSerialRig(workDir: string): Promise<SerialRig> {
     deviceIds: devices.map((device) => device.id),
     async stop() {
       await Promise.all(simulators.map((simulator) => simulator.kill()));
+    },
+  };
+}
+
+/** What a fault test runs against, from its beforeAll on. */
+export interface FaultRig {
+  /** A fresh directory for this test file (the pty link, the spool), removed after it. */
+  readonly workDir: string;
+  readonly serial: SerialRig;
+  readonly gateway: ChildGateway;
+  /** The test's own broker (ownBroker), which it may stop, freeze or kill. */
+  readonly broker: LocalKafka;
+  /** The gateway's brokers: the test's own, else the suite's shared one. */
+  readonly brokers: readonly string[];
+}
+
+/**
+ * Registers the beforeAll and afterAll of a fault test: the two serial simulators, a broker of the
+ * test's own if it will stop it (ownBroker), and a child gateway with debug logs on `gateway(...)`'s
+ * config; afterwards everything is stopped (a frozen broker resumed first) and the work dir removed.
+ */
+export function useFaultRig(options: {
+  readonly name: string;
+  readonly ownBroker?: boolean;
+  readonly gateway: (serial: SerialRig, workDir: string) => Pick<ChildGatewayOptions, 'config' | 'tmpfs'>;
+}): FaultRig {
+  const workDir = mkdtempSync(join(tmpdir(), `vb-faults-${options.name}-`));
+  let serial: SerialRig | undefined;
+  let gateway: ChildGateway | undefined;
+  let broker: LocalKafka | undefined;
+  const started = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`the fault rig has no ${what} (before beforeAll, or it failed)`);
+    return value;
+  };
+
+  beforeAll(async () => {
+    [broker, serial] = await Promise.all([options.ownBroker === true ? startLocalKafka({ heapMb: 384 }) : undefined, startSerialRig(workDir)]);
+    gateway = await createChildGateway({
+      brokers: broker?.brokers ?? kafkaBrokers(),
+      name: options.name,
+      logLevel: 'debug',
+      ...options.gateway(serial, workDir),
+    });
+    await gateway.start();
+  }, 180_000);
+
+  afterAll(async () => {
+    broker?.resume();
+    await serial?.stop();
+    await gateway?.dispose();
+    await broker?.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  }, 60_000);
+
+  return {
+    workDir,
+    get serial() {
+      return started(serial, 'serial devices');
+    },
+    get gateway() {
+      return started(gateway, 'gateway');
+    },
+    get broker() {
+      if (options.ownBroker !== true) throw new Error('this fault rig runs on the suite\'s shared broker (ownBroker: false)');
+      return started(broker, 'broker');
+    },
+    get brokers() {
+      return broker?.brokers ?? kafkaBrokers();
     },
   };
 }
