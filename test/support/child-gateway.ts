@@ -375,7 +375,9 @@ export async function createChildGateway(options: ChildGatewayOptions): Promise<
 
     async dispose() {
       await handle.kill();
-      await rm(dir, { recursive: true, force: true });
+      // KEEP_GATEWAY_LOGS=1 keeps the work dir and its gateway-<lifetime>.log files, to read after a failure.
+      if (process.env.KEEP_GATEWAY_LOGS === '1') console.log(`[child-gateway] ${options.name}: logs kept in ${dir}`);
+      else await rm(dir, { recursive: true, force: true });
     },
   };
   return handle;
