@@ -82,3 +82,59 @@ describe.each(publishers)('%s publisher after a failed send', (client, createPub
     expect(labels.filter((label) => label === 'after')).toHaveLength(3);
   }, 120_000);
 });
+
+describe.each(publishers)('%s publisher while sends keep timing out', (client, createPublisher) => {
+  it('lets each send wait for the one before it, renews the producer once, and loses nothing it acknowledged', async () => {
+    const topic = `${uniqueTopicPrefix(`publisher-turns-${client.replace(/[^a-z]/g, '')}`)}.records`;
+    const message = (label: string): OutboundRecord[] => [{ topic, key: 'device-1', value: JSON.stringify({ label }), headers: { 'trace-id': label } }];
+    const events: string[] = [];
+    const publisher = createPublisher({
+      brokers: broker.brokers,
+      clientId: 'publisher-turns-test',
+      createTopics: true,
+      topicPartitions: 1,
+      replicationFactor: 1,
+      connectTimeoutMs: 3_000,
+      requestTimeoutMs: 1_000,
+      log: createLogger({ level: 'info', write: (line) => events.push((JSON.parse(line) as { event: string }).event) }),
+    });
+    opened.push(publisher);
+    await publisher.start([topic]);
+    const acknowledged: string[] = [];
+    const publish = (label: string, timeoutMs: number) =>
+      publisher.publish(message(label), { timeoutMs }).then(
+        () => {
+          acknowledged.push(label);
+          return 'acknowledged';
+        },
+        (error: unknown) => (error instanceof GatewayError ? error.code : String(error)),
+      );
+    expect(await publish('before', 20_000)).toBe('acknowledged');
+
+    // Deadlines far shorter than the client's own retries: the queue gives up on each send while it
+    // still runs and starts the next, as the gateway's does under a long freeze.
+    await broker.pause();
+    const during: Promise<string>[] = [];
+    const frozenAt = Date.now();
+    for (let n = 0; Date.now() - frozenAt < 5_000; n += 1) {
+      during.push(publish(`during-${n}`, 700));
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+    broker.resume();
+    const outcomes = await Promise.all(during);
+    expect(outcomes.filter((outcome) => outcome === 'publish_timeout').length).toBeGreaterThan(10);
+
+    let after = 'not sent';
+    for (let attempt = 0; attempt < 10 && after !== 'acknowledged'; attempt += 1) after = await publish('after', 20_000);
+    expect(after).toBe('acknowledged');
+    // Each renewal closes the producer the one before opened: sends that pile up share one.
+    expect(events.filter((event) => event === 'kafka_producer_renewed').length).toBeLessThanOrEqual(1);
+
+    const written = await readAll(broker.brokers, topic, {
+      expected: acknowledged.length,
+      timeoutMs: 20_000,
+      where: (record) => acknowledged.includes(record.headers['trace-id'] ?? ''),
+    });
+    expect(new Set(written.map((record) => record.headers['trace-id']))).toEqual(new Set(acknowledged));
+  }, 120_000);
+});

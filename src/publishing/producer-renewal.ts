@@ -34,53 +34,80 @@ export interface RenewingProducer<P> {
   close(): Promise<void>;
 }
 
-/** How long a renewal waits for the old producer's send still retrying, so two sessions never write side by side. */
+/** How long a send waits for the one before it, still retrying, before it gives up on it and renews the producer. */
 const PREVIOUS_SEND_WAIT_MS = 30_000;
 
 export function createRenewingProducer<P>(options: RenewingProducerOptions<P>): RenewingProducer<P> {
   const maxRecords = options.maxRecordsPerProducer ?? Number.POSITIVE_INFINITY;
   let producer = options.open();
   let recordsOnProducer = 0;
+  /** The last send failed: its sequence numbers may be reused by the next. */
   let suspect = false;
   let previousSettled = true;
   let previous: Promise<void> = Promise.resolve();
+  /** The renewal under way: sends that need one while it runs wait for it rather than start their own. */
+  let renewal: Promise<void> | undefined;
 
   async function renew(reason: string): Promise<void> {
-    await finishWithin(previous, PREVIOUS_SEND_WAIT_MS);
+    suspect = true; // until the new producer is connected: a failed renewal is tried again by the next send
     const old = producer;
-    producer = options.open();
+    const fresh = options.open();
+    producer = fresh;
     recordsOnProducer = 0;
+    // The old producer's send, settled or not, says nothing about the new producer's sequence.
+    previous = Promise.resolve();
+    previousSettled = true;
     await finishWithin(options.close(old).catch(() => undefined), 10_000);
-    await options.connect(producer);
+    await options.connect(fresh);
     suspect = false;
     options.log.info('kafka_producer_renewed', { reason });
+  }
+
+  /** One renewal at a time: each renewal closes the producer the one before it opened. */
+  function renewOnce(reason: string): Promise<void> {
+    renewal ??= renew(reason).finally(() => {
+      renewal = undefined;
+    });
+    return renewal;
+  }
+
+  /**
+   * Sends take turns. The queue starts the next send when its deadline gives up on one, which may
+   * still be under way: the next waits for it (bounded), so two sessions never write side by side,
+   * and goes through a new producer if it failed or never settled.
+   */
+  async function takeTurn(recordCount: number): Promise<void> {
+    for (;;) {
+      if (renewal !== undefined) await renewal;
+      else if (!previousSettled) {
+        if (!(await finishWithin(previous, PREVIOUS_SEND_WAIT_MS))) await renewOnce(`previous send unsettled after ${PREVIOUS_SEND_WAIT_MS} ms`);
+      } else if (suspect) await renewOnce('previous send failed');
+      else if (recordsOnProducer > 0 && recordsOnProducer + recordCount > maxRecords) await renewOnce('sequence numbers near their limit');
+      else return;
+    }
   }
 
   return {
     current: () => producer,
 
     async send(recordCount, attempt) {
-      try {
-        // A send still unsettled here lost the queue's deadline race: its outcome is unknown.
-        if (suspect || !previousSettled) await renew('previous send failed or timed out');
-        else if (recordsOnProducer + recordCount > maxRecords) await renew('sequence numbers near their limit');
-        previousSettled = false;
-        recordsOnProducer += recordCount;
-        const sent = attempt(producer);
-        previous = sent.then(
-          () => {
-            previousSettled = true;
-          },
-          () => {
-            previousSettled = true;
-            suspect = true;
-          },
-        );
-        await sent;
-      } catch (error) {
-        suspect = true;
-        throw error;
-      }
+      await takeTurn(recordCount);
+      previousSettled = false;
+      recordsOnProducer += recordCount;
+      const sentOn = producer;
+      const sent = attempt(sentOn);
+      // A send that settles after its producer was replaced tells nothing about the new one.
+      previous = sent.then(
+        () => {
+          if (producer === sentOn) previousSettled = true;
+        },
+        () => {
+          if (producer !== sentOn) return;
+          previousSettled = true;
+          suspect = true;
+        },
+      );
+      await sent;
     },
 
     close: () => options.close(producer),
